@@ -1,0 +1,36 @@
+# linkwatch — the commands a newcomer runs:
+#   make demo    crawl the bundled fixture web on the embedded default, print a backlink report
+#   make test    install what is needed, start Redis and a MongoDB-compatible server, run ruff + pytest
+#   make bench   the benchmarks (results appended to BENCHMARKS.md)
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+DEMO_DIR ?= demo
+
+.PHONY: install demo test lint servers clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+servers:
+	bash deploy/install-test-servers.sh
+
+test: install servers lint
+	$(BIN)/pytest
+
+demo: install
+	@PATH="$(CURDIR)/$(BIN):$$PATH" bash deploy/demo.sh "$(DEMO_DIR)"
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .ruff_cache

@@ -1,0 +1,114 @@
+"""Seeds, watch lists and numbers as users give them, turned into clean values.
+
+Used by the spider (`-a seeds=... -a watch=...`) and by the `linkwatch` command.
+A value is a comma list, or `@path` to a file with one entry per line (blank
+lines and `#` comments ignored). Every problem is an ArgumentError whose message
+is one line a user can act on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from crawler.domains import clean_domain
+from crawler.urls import RejectedURL, normalize_url, url_host
+
+
+class ArgumentError(ValueError):
+    """A user mistake in an argument; its message is shown as is."""
+
+
+def read_list(value: str | None, what: str) -> list[str]:
+    """Entries of a comma list or an @file, stripped, blanks and duplicates dropped."""
+    if value is None or not value.strip():
+        raise ArgumentError(f"{what}: empty; give a comma list or @file")
+    value = value.strip()
+    if value.startswith("@"):
+        path = Path(value[1:]).expanduser()
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except FileNotFoundError:
+            raise ArgumentError(f"{what}: file not found: {path}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ArgumentError(f"{what}: cannot read {path}: {exc}") from None
+        raw = [line.split("#", 1)[0] for line in text.splitlines()]
+    else:
+        raw = value.split(",")
+    entries = list(dict.fromkeys(e.strip() for e in raw if e.strip()))
+    if not entries:
+        raise ArgumentError(f"{what}: no entries in {value!r}")
+    return entries
+
+
+def clean_seed(entry: str) -> str:
+    """A seed as a canonical URL; a bare domain means its http:// home page."""
+    url = entry if "://" in entry else f"http://{entry}/"
+    try:
+        canonical = normalize_url(url)
+    except RejectedURL as exc:
+        raise ArgumentError(
+            f"seeds: not an http(s) URL or domain: {entry!r} ({exc.reason})"
+        ) from None
+    if not url_host(canonical):
+        raise ArgumentError(f"seeds: no host in {entry!r}")
+    return canonical
+
+
+def parse_seeds(value: str | None) -> list[str]:
+    return list(dict.fromkeys(clean_seed(e) for e in read_list(value, "seeds")))
+
+
+def parse_watch(value: str | None) -> list[str]:
+    domains = []
+    for entry in read_list(value, "watch"):
+        try:
+            domains.append(clean_domain(entry))
+        except ValueError as exc:
+            raise ArgumentError(f"watch: {exc}") from None
+    return list(dict.fromkeys(domains))
+
+
+def parse_positive_int(value: str | int | None, what: str, default: int) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ArgumentError(f"{what}: not a whole number: {value!r}") from None
+    if number < 0:
+        raise ArgumentError(f"{what}: must be 0 or more, got {number}")
+    return number
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlArguments:
+    """What `scrapy crawl backlinks -a ...` asked for, validated."""
+
+    seeds: list[str]
+    watch: list[str]
+    depth: int
+    max_pages_per_domain: int
+
+
+KNOWN_ARGUMENTS = ("seeds", "watch", "depth", "max_pages_per_domain")
+
+
+def parse_crawl_arguments(
+    args: dict[str, str], *, default_depth: int, default_max_pages: int, need_seeds: bool = True
+) -> CrawlArguments:
+    unknown = sorted(set(args) - set(KNOWN_ARGUMENTS) - {"_job"})
+    if unknown:
+        raise ArgumentError(
+            f"unknown spider argument {unknown[0]!r}; known: {', '.join(KNOWN_ARGUMENTS)}"
+        )
+    seeds = parse_seeds(args.get("seeds")) if need_seeds or args.get("seeds") else []
+    watch = parse_watch(args.get("watch")) if need_seeds or args.get("watch") else []
+    return CrawlArguments(
+        seeds=seeds,
+        watch=watch,
+        depth=parse_positive_int(args.get("depth"), "depth", default_depth),
+        max_pages_per_domain=parse_positive_int(
+            args.get("max_pages_per_domain"), "max_pages_per_domain", default_max_pages
+        ),
+    )

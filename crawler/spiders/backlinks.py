@@ -1,0 +1,272 @@
+"""The `backlinks` spider: crawl seed domains, report links to watched domains.
+
+    scrapy crawl backlinks -a seeds=https://blog.example.org/,news.example.net \\
+                           -a watch=mysite.com,competitor.io [-a depth=3]
+
+Each fetched page becomes one page item (crawler/items.py) whose edges are the
+page's links into watched domains. Links are followed only inside the seeds'
+registered domains and only while the page's depth is below the limit; links
+that leave the seed domains are recorded, never followed. Redirects and meta
+refreshes are links too (Scrapy's own redirect middlewares are off): an
+internal target is followed, a watched one is an edge from the redirecting URL.
+
+The spider does not know which scheduler feeds it or which store receives its
+items: with REDIS_URL set, the cluster profile (settings/cluster.py) swaps the
+frontier underneath it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import scrapy
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import HtmlResponse
+
+from crawler.arguments import CrawlArguments, parse_crawl_arguments
+from crawler.domains import WatchList, registered_domain
+from crawler.extraction import extract_links
+from crawler.items import utc_now
+from crawler.urls import RejectedURL, URLNormalizer, url_host
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
+
+    from scrapy.crawler import Crawler
+    from scrapy.settings import BaseSettings
+    from scrapy.statscollectors import StatsCollector
+
+    from crawler.extraction import Link
+    from crawler.items import Edge, PageItem
+
+logger = logging.getLogger(__name__)
+
+REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
+
+
+class BacklinksSpider(scrapy.Spider):
+    """Crawls seed domains and yields a page item, with its edges, per page."""
+
+    name = "backlinks"
+
+    @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        super().update_settings(settings)
+        if settings.get("REDIS_URL"):
+            # Same priority as the project settings, so `-s` still wins.
+            settings.setmodule("settings.cluster", priority="project")
+
+    @classmethod
+    def check_arguments(cls, args: dict[str, str], settings: BaseSettings) -> CrawlArguments:
+        """Validate `-a` arguments; raises ArgumentError with a one-line message."""
+        return parse_crawl_arguments(
+            args,
+            default_depth=settings.getint("LINKWATCH_DEPTH"),
+            default_max_pages=settings.getint("LINKWATCH_MAX_PAGES_PER_DOMAIN"),
+            need_seeds=not settings.get("REDIS_URL"),
+        )
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> BacklinksSpider:
+        arguments = cls.check_arguments(kwargs, crawler.settings)
+        spider = super().from_crawler(crawler, *args, arguments=arguments)
+        return spider
+
+    def __init__(self, *args: Any, arguments: CrawlArguments, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.arguments = arguments
+        self.watch = WatchList(arguments.watch)
+        self.max_depth = arguments.depth
+        self.max_pages_per_domain = arguments.max_pages_per_domain
+        # Registered domains the crawl stays inside.
+        self.crawl_domains: set[str] = {
+            registered_domain(url_host(seed)) for seed in arguments.seeds
+        }
+        # URLs this process has already requested: internal links repeat on
+        # every page, and skipping them here avoids building a Request each time.
+        self.requested: set[str] = set()
+        self.pages_per_domain: dict[str, int] = {}
+
+    def _set_crawler(self, crawler: Crawler) -> None:
+        super()._set_crawler(crawler)
+        settings = crawler.settings
+        self.normalize = URLNormalizer(
+            strip_params=settings.getlist("LINKWATCH_STRIP_PARAMS"),
+            max_length=settings.getint("LINKWATCH_MAX_URL_LENGTH"),
+        )
+
+    @property
+    def stats(self) -> StatsCollector:
+        return self.crawler.stats
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for seed in self.arguments.seeds:
+            request = self.follow_request(seed, depth=0)
+            if request is not None:
+                yield request
+
+    # --- following ------------------------------------------------------------
+
+    def is_internal(self, host: str) -> bool:
+        return registered_domain(host) in self.crawl_domains
+
+    def follow_request(self, url: str, depth: int) -> scrapy.Request | None:
+        """A request for an internal URL not requested before, within the page cap."""
+        if url in self.requested:
+            return None
+        domain = registered_domain(url_host(url))
+        fetched = self.pages_per_domain.get(domain, 0)
+        if fetched >= self.max_pages_per_domain:
+            self.stats.inc_value("linkwatch/page_cap_reached")
+            return None
+        self.pages_per_domain[domain] = fetched + 1
+        self.requested.add(url)
+        # Lower depth first, so pages are reached by their shortest path where
+        # the crawl order allows it.
+        return scrapy.Request(
+            url,
+            callback=self.parse,
+            errback=self.fetch_failed,
+            meta={"depth": depth},
+            priority=-depth,
+        )
+
+    # --- parsing -----------------------------------------------------------------
+
+    def parse(self, response: scrapy.http.Response) -> Iterator[Any]:
+        depth = response.meta.get("depth", 0)
+        if response.status in REDIRECT_STATUSES:
+            yield from self.parse_redirect(response, depth)
+            return
+        if not is_html(response):
+            self.stats.inc_value("linkwatch/non_html_skipped")
+            return
+        page = extract_links(
+            response.body,
+            response.url,
+            encoding=header_charset(response),
+            nofollow=x_robots_nofollow(response),
+            normalize=self.normalize,
+        )
+        for reason, count in page.skipped.items():
+            self.stats.inc_value(f"linkwatch/links_skipped/{reason}", count)
+        self.stats.inc_value("linkwatch/pages_parsed")
+
+        item = self.page_item(response, page.title, outlinks=len(page.links))
+        edges = item["edges"]
+        follow = depth < self.max_depth
+        for link in page.links:
+            host = url_host(link.url)
+            if self.watch.match(host) is not None:
+                edges.append(self.edge(item, link, host))
+            if follow and self.is_internal(host) and link.url not in self.requested:
+                request = self.follow_request(link.url, depth + 1)
+                if request is not None:
+                    yield request
+        self.stats.inc_value("linkwatch/edges_found", len(edges))
+        yield item
+
+    def parse_redirect(self, response: scrapy.http.Response, depth: int) -> Iterator[Any]:
+        item = self.page_item(response, title="", outlinks=0)
+        location = response.headers.get(b"Location")
+        if not location:
+            yield item
+            return
+        try:
+            target = self.normalize(location.decode("latin-1").strip(), response.url)
+        except RejectedURL as exc:
+            self.stats.inc_value(f"linkwatch/links_skipped/{exc.reason}")
+            yield item
+            return
+        item["outlinks"] = 1
+        host = url_host(target)
+        if self.watch.match(host) is not None:
+            item["edges"].append(
+                {
+                    "source_url": item["url"],
+                    "target_url": target,
+                    "source_domain": item["domain"],
+                    "target_domain": registered_domain(host),
+                    "target_host": host,
+                    "anchor": "",
+                    "alt": "",
+                    "rel": [],
+                    "nofollow": False,
+                    "link_type": "redirect",
+                    "source_title": "",
+                    "source_status": response.status,
+                }
+            )
+            self.stats.inc_value("linkwatch/edges_found")
+        # A redirect is one more hop: the target keeps the depth budget of a link.
+        if depth < self.max_depth and self.is_internal(host):
+            request = self.follow_request(target, depth + 1)
+            if request is not None:
+                yield request
+        yield item
+
+    def page_item(self, response: scrapy.http.Response, title: str, outlinks: int) -> PageItem:
+        return {
+            "url": response.url,
+            "status": response.status,
+            "title": title,
+            "fetched_at": utc_now(),
+            "domain": registered_domain(url_host(response.url)),
+            "outlinks": outlinks,
+            "edges": [],
+        }
+
+    @staticmethod
+    def edge(page: PageItem, link: Link, host: str) -> Edge:
+        return {
+            "source_url": page["url"],
+            "target_url": link.url,
+            "source_domain": page["domain"],
+            "target_domain": registered_domain(host),
+            "target_host": host,
+            "anchor": link.anchor,
+            "alt": link.alt,
+            "rel": list(link.rel),
+            "nofollow": link.nofollow,
+            "link_type": link.link_type,
+            "source_title": page["title"],
+            "source_status": page["status"],
+        }
+
+    def fetch_failed(self, failure: Any) -> None:
+        if failure.check(IgnoreRequest):
+            return  # robots.txt or a size limit said no; Scrapy counts those itself
+        self.stats.inc_value(f"linkwatch/fetch_failed/{failure.type.__name__}")
+        logger.info("fetch failed: %s (%s)", failure.request.url, failure.getErrorMessage())
+
+
+def is_html(response: scrapy.http.Response) -> bool:
+    content_type = response.headers.get(b"Content-Type")
+    if content_type:
+        return b"html" in content_type.lower()
+    return isinstance(response, HtmlResponse)
+
+
+def header_charset(response: scrapy.http.Response) -> str | None:
+    content_type = response.headers.get(b"Content-Type")
+    if not content_type:
+        return None
+    for part in content_type.decode("latin-1").split(";")[1:]:
+        name, _, value = part.strip().partition("=")
+        if name.lower() == "charset" and value:
+            return value.strip("\"' ") or None
+    return None
+
+
+def x_robots_nofollow(response: scrapy.http.Response) -> bool:
+    """True when an X-Robots-Tag header (for all agents) says nofollow or none."""
+    for value in response.headers.getlist(b"X-Robots-Tag"):
+        text = value.decode("latin-1").lower()
+        # "googlebot: nofollow" targets one crawler; only unscoped values apply.
+        if ":" in text.split(",", 1)[0]:
+            continue
+        tokens = {t.strip() for t in text.replace(",", " ").split()}
+        if tokens & {"nofollow", "none"}:
+            return True
+    return False

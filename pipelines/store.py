@@ -1,0 +1,232 @@
+"""Last pipeline: page items written to the store in batches, off the reactor.
+
+A writer thread owns the store connection. `process_item` hands the item over
+and returns a Deferred that fires once the batch holding the item is committed:
+an item is "done" only when it is durable, which is what a crawl frontier may
+acknowledge on (see crawler/frontier). While the writer is behind, pending
+items keep their responses in Scrapy's scraper slot, and Scrapy stops
+downloading once that slot is full (SCRAPER_SLOT_MAX_ACTIVE_SIZE): the crawl
+slows down instead of memory growing.
+
+A batch that fails with a transient error (server down, database locked) is
+retried with backoff until it succeeds or the crawl ends; a permanent error
+(read-only or full disk) stops the crawl with reason `store_failed`, and what
+was committed before stays intact.
+
+Settings: LINKWATCH_STORE_BATCH_SIZE, LINKWATCH_STORE_FLUSH_INTERVAL, and the
+store's own (LINKWATCH_DB, MONGO_URI, MONGO_DATABASE).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from typing import TYPE_CHECKING
+
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred
+from twisted.internet.threads import deferToThread
+
+from pipelines.stores import StoreError, open_store
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from scrapy.crawler import Crawler
+
+    from crawler.items import PageItem
+    from pipelines.stores.base import Store
+
+logger = logging.getLogger(__name__)
+
+MAX_BACKOFF = 30.0
+
+
+class BatchWriter(threading.Thread):
+    """Collects items and writes them in batches on its own thread."""
+
+    def __init__(
+        self,
+        open_store: Callable[[], Store],
+        batch_size: int,
+        flush_interval: float,
+        on_done: Callable[[list[Deferred]], None],
+        on_fatal: Callable[[Exception, list[Deferred]], None],
+    ) -> None:
+        super().__init__(name="linkwatch-store-writer", daemon=True)
+        self.open_store = open_store
+        self.batch_size = max(1, batch_size)
+        self.flush_interval = flush_interval
+        self.on_done = on_done
+        self.on_fatal = on_fatal
+        self.pending: deque[tuple[PageItem, Deferred]] = deque()
+        self.wakeup = threading.Condition()
+        self.closing = False
+        self.failed: Exception | None = None
+        self.written_pages = 0
+        self.written_edges = 0
+        self.ready = threading.Event()
+        self.store: Store | None = None
+
+    def put(self, item: PageItem, done: Deferred) -> None:
+        with self.wakeup:
+            self.pending.append((item, done))
+            if len(self.pending) >= self.batch_size:
+                self.wakeup.notify()
+
+    def close(self) -> None:
+        """Flush what is pending and stop; blocks until done."""
+        with self.wakeup:
+            self.closing = True
+            self.wakeup.notify()
+        self.join()
+
+    def run(self) -> None:
+        try:
+            self.store = self.open_store()
+        except StoreError as exc:
+            self.failed = exc
+            self.ready.set()
+            self._fail_rest(exc)
+            return
+        self.ready.set()
+        try:
+            while True:
+                batch = self._next_batch()
+                if batch is None:
+                    break
+                if not self._write(batch):
+                    break
+        finally:
+            self.store.close()
+
+    def _next_batch(self) -> list[tuple[PageItem, Deferred]] | None:
+        with self.wakeup:
+            deadline = time.monotonic() + self.flush_interval
+            while not self.closing and len(self.pending) < self.batch_size:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 and self.pending:
+                    break
+                self.wakeup.wait(remaining if remaining > 0 else self.flush_interval)
+                if not self.pending:
+                    deadline = time.monotonic() + self.flush_interval
+            if self.closing and not self.pending:
+                return None
+            count = min(self.batch_size, len(self.pending))
+            return [self.pending.popleft() for _ in range(count)]
+
+    def _write(self, batch: list[tuple[PageItem, Deferred]]) -> bool:
+        assert self.store is not None
+        items = [item for item, _ in batch]
+        delay = 0.5
+        announced = False
+        while True:
+            try:
+                self.store.write_pages(items)
+            except StoreError as exc:
+                if not exc.transient:
+                    self.failed = exc
+                    self._fail_rest(exc, batch)
+                    return False
+                if not announced:
+                    logger.warning("store unavailable, retrying with backoff: %s", exc)
+                    announced = True
+                time.sleep(delay)
+                delay = min(delay * 2, MAX_BACKOFF)
+                continue
+            break
+        if announced:
+            logger.warning("store available again; batch of %d pages written", len(items))
+        self.written_pages += len(items)
+        self.written_edges += sum(len(item["edges"]) for item in items)
+        self.on_done([done for _, done in batch])
+        return True
+
+    def _fail_rest(self, exc: Exception, batch: list | None = None) -> None:
+        with self.wakeup:
+            rest = list(batch or []) + list(self.pending)
+            self.pending.clear()
+            self.closing = True
+        self.on_fatal(exc, [done for _, done in rest])
+
+
+class StorePipeline:
+    """Writes page items and their edges to the store in batches."""
+
+    def __init__(
+        self,
+        open_store: Callable[[], Store],
+        batch_size: int = 500,
+        flush_interval: float = 1.0,
+        crawler: Crawler | None = None,
+    ) -> None:
+        self.open_store = open_store
+        self.batch_size = batch_size
+        self.flush_interval = flush_interval
+        self.crawler = crawler
+        self.writer: BatchWriter | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> StorePipeline:
+        settings = crawler.settings
+        return cls(
+            open_store=lambda: open_store(settings),
+            batch_size=settings.getint("LINKWATCH_STORE_BATCH_SIZE"),
+            flush_interval=settings.getfloat("LINKWATCH_STORE_FLUSH_INTERVAL"),
+            crawler=crawler,
+        )
+
+    def open_spider(self) -> None:
+        self.writer = BatchWriter(
+            self.open_store,
+            self.batch_size,
+            self.flush_interval,
+            on_done=self._batch_done,
+            on_fatal=self._store_failed,
+        )
+        self.writer.start()
+        self.writer.ready.wait()
+        if self.writer.failed is not None:
+            raise self.writer.failed
+
+    async def process_item(self, item: PageItem) -> PageItem:
+        """Completes once the item is committed (see the module docstring)."""
+        assert self.writer is not None
+        if self.writer.failed is None:
+            done: Deferred = Deferred()
+            self.writer.put(item, done)
+            await maybe_deferred_to_future(done)
+        return item
+
+    async def close_spider(self) -> None:
+        assert self.writer is not None
+        await maybe_deferred_to_future(deferToThread(self.writer.close))
+        self._set_stat("linkwatch/edges_stored", self.writer.written_edges)
+        self._set_stat("linkwatch/pages_stored", self.writer.written_pages)
+
+    def _batch_done(self, deferreds: list[Deferred]) -> None:
+        reactor.callFromThread(_fire_all, deferreds)
+
+    def _store_failed(self, exc: Exception, deferreds: list[Deferred]) -> None:
+        logger.error("store failed, stopping the crawl: %s", exc)
+        logger.error("%d pages were not stored", len(deferreds))
+        reactor.callFromThread(self._stop_crawl, deferreds)
+
+    def _stop_crawl(self, deferreds: list[Deferred]) -> None:
+        self._set_stat("linkwatch/pages_not_stored", len(deferreds))
+        _fire_all(deferreds)
+        if self.crawler is not None and self.crawler.engine is not None:
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="store_failed"))
+
+    def _set_stat(self, key: str, value: int) -> None:
+        if self.crawler is not None and self.crawler.stats is not None:
+            self.crawler.stats.set_value(key, value)
+
+
+def _fire_all(deferreds: list[Deferred]) -> None:
+    for done in deferreds:
+        if not done.called:
+            done.callback(None)

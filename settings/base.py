@@ -1,0 +1,103 @@
+"""Base profile: every linkwatch setting with its default, and the Scrapy settings
+every crawl shares.
+
+The embedded profile (settings/embedded.py) and the cluster profile
+(settings/cluster.py) build on this one. Environment variables named here are
+read once, at import; `-s NAME=VALUE` on the command line overrides any of them.
+"""
+
+import os
+
+BOT_NAME = "linkwatch"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+# Our `crawl` command validates spider arguments before the engine starts, so a
+# user mistake is a one-line error (exit 2) rather than a traceback.
+COMMANDS_MODULE = "crawler.commands"
+
+# --- Where edges go --------------------------------------------------------
+# SQLite database of the embedded store (used unless MONGO_URI is set).
+LINKWATCH_DB = os.environ.get("LINKWATCH_DB", "linkwatch.db")
+# MongoDB link graph; when set, edges go there instead of SQLite.
+MONGO_URI = os.environ.get("MONGO_URI", "")
+# Database name inside MONGO_URI.
+MONGO_DATABASE = os.environ.get("MONGO_DATABASE", "linkwatch")
+# Redis of a shared crawl; when set, the crawl runs on the cluster profile.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+
+# --- The crawl --------------------------------------------------------------
+# Link hops from a seed page that are still fetched (spider argument `depth`).
+LINKWATCH_DEPTH = 3
+# Pages fetched per seed registered domain (spider argument `max_pages_per_domain`).
+LINKWATCH_MAX_PAGES_PER_DOMAIN = 10_000
+# Query parameters removed from every URL; a trailing * matches a prefix.
+LINKWATCH_STRIP_PARAMS = [
+    "utm_*",
+    "gclid",
+    "dclid",
+    "gbraid",
+    "wbraid",
+    "fbclid",
+    "msclkid",
+    "yclid",
+    "mc_cid",
+    "mc_eid",
+    "igshid",
+    "_hsenc",
+    "_hsmi",
+]
+# URLs longer than this (in canonical form) are neither followed nor stored.
+LINKWATCH_MAX_URL_LENGTH = 2048
+# Contact URL put in the user agent, so site owners can reach the operator.
+LINKWATCH_CONTACT_URL = "https://github.com/linkwatch/linkwatch"
+
+# --- The store pipeline -----------------------------------------------------
+# Pages per write batch.
+LINKWATCH_STORE_BATCH_SIZE = 500
+# Seconds before a partly filled batch is written anyway.
+LINKWATCH_STORE_FLUSH_INTERVAL = 1.0
+# Pages buffered ahead of the writer before the crawl waits for it (back-pressure).
+LINKWATCH_STORE_MAX_BUFFER = 5_000
+
+ITEM_PIPELINES = {
+    "pipelines.normalize.NormalizePipeline": 100,
+    "pipelines.dedupe.DedupePipeline": 200,
+    "pipelines.store.StorePipeline": 300,
+}
+
+# --- Politeness ---------------------------------------------------------------
+USER_AGENT = f"linkwatch/0.1 (+{LINKWATCH_CONTACT_URL})"
+ROBOTSTXT_OBEY = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+CONCURRENT_REQUESTS = 32
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_TIMEOUT = 30
+
+# --- What the spider handles itself -------------------------------------------
+# Redirects and meta refreshes are links: the spider records them as edges and
+# follows only those that stay inside the seed domains.
+REDIRECT_ENABLED = False
+METAREFRESH_ENABLED = False
+# Error pages are still pages; their links count (source_status tells).
+HTTPERROR_ALLOW_ALL = True
+# Depth and offsite rules are the spider's (depth per seed, registered domains).
+DEPTH_LIMIT = 0
+DEPTH_STATS_VERBOSE = False
+
+# --- Safety and size -----------------------------------------------------------
+# Both run code sent to them over the network: off unless a user turns them on.
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+
+# --- Components a backlink crawl does not need -----------------------------------
+COOKIES_ENABLED = False
+REFERER_ENABLED = False
+RETRY_TIMES = 2
+
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+LOG_LEVEL = os.environ.get("LINKWATCH_LOG_LEVEL", "INFO")
+FEED_EXPORT_ENCODING = "utf-8"

@@ -1,0 +1,7 @@
+"""Embedded profile: one machine, no servers.
+
+Scrapy's own scheduler and the SQLite store at LINKWATCH_DB. This is the
+default profile (scrapy.cfg); REDIS_URL switches a crawl to settings/cluster.py.
+"""
+
+from settings.base import *  # noqa: F403
