@@ -24,31 +24,66 @@ def _unavailable(exc: Exception) -> None:
 
 
 @pytest.fixture(scope="session")
-def redis_url():
+def redis_server():
+    """The session's Redis: the user's REDIS_URL, or one started on a free port."""
     try:
-        with servers.redis_url_or_start() as url:
-            yield url
+        server = servers.redis_url_or_start()
     except servers.ServerUnavailable as exc:
         _unavailable(exc)
+    with server:
+        yield server
 
 
 @pytest.fixture(scope="session")
-def mongo_uri():
+def redis_url(redis_server):
+    return redis_server.url
+
+
+@pytest.fixture(scope="session")
+def mongo_server():
+    """The session's MongoDB: the user's MONGO_URI, or FerretDB on a free port."""
     try:
-        with servers.mongo_uri_or_start() as uri:
-            yield uri
+        server = servers.mongo_uri_or_start()
     except servers.ServerUnavailable as exc:
         _unavailable(exc)
+    with server:
+        yield server
 
 
-STORES = ["sqlite"]
+@pytest.fixture(scope="session")
+def mongo_uri(mongo_server):
+    return mongo_server.url
+
+
+STORES = ["sqlite", pytest.param("mongo", marks=pytest.mark.mongo)]
+
+
+@pytest.fixture
+def mongo_database(request, mongo_uri):
+    """A fresh database on the MongoDB server for one test, dropped afterwards."""
+    import uuid
+
+    import pymongo
+
+    name = f"lwtest_{uuid.uuid4().hex[:12]}"
+    yield name
+    client = pymongo.MongoClient(mongo_uri)
+    try:
+        client.drop_database(name)
+    finally:
+        client.close()
 
 
 @pytest.fixture(params=STORES)
 def store(request, tmp_path):
     from pipelines.stores import open_store
 
-    if request.param == "sqlite":
+    if request.param == "mongo":
+        settings = {
+            "MONGO_URI": request.getfixturevalue("mongo_uri"),
+            "MONGO_DATABASE": request.getfixturevalue("mongo_database"),
+        }
+    else:
         settings = {"LINKWATCH_DB": str(tmp_path / "linkwatch.db")}
     with open_store(settings) as opened:
         yield opened

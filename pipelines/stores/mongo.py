@@ -102,6 +102,8 @@ class MongoStore(Store):
             self.edges = self.db["edges"]
             self.pages = self.db["pages"]
             self.domains = self.db["domains"]
+            build = self.client.admin.command("buildInfo")
+            self.server_grouping = "ferretdbVersion" not in build
             if not readonly:
                 self.create_indexes()
         except mongo_errors.ConfigurationError as exc:
@@ -212,6 +214,8 @@ class MongoStore(Store):
                 "source_status",
             )
         }
+        # 1 or 0, so one $group can count followed links: FerretDB has no $cond.
+        fields["dofollow"] = 0 if edge["nofollow"] else 1
         fields["lost_at"] = lost_at
         fields["lost_reason"] = lost_reason
         return UpdateOne(
@@ -269,7 +273,7 @@ class MongoStore(Store):
             query["first_seen"] = {"$gte": to_datetime(since)}
         if dofollow:
             query["nofollow"] = False
-        cursor = self.edges.find(query, {"_id": 0}).sort(
+        cursor = self.edges.find(query, {"_id": 0, "dofollow": 0}).sort(
             [("source_domain", ASCENDING), ("source_url", ASCENDING), ("target_url", ASCENDING)]
         )
         if limit:
@@ -283,14 +287,25 @@ class MongoStore(Store):
         except mongo_errors.PyMongoError as exc:
             raise _store_error(exc) from exc
 
+    # Grouping: MongoDB runs it on the server. FerretDB 1.x lacks $min/$max in
+    # $group and miscounts a second $group, so there the same indexed query
+    # streams the edges and they are grouped here.
+
     def refdomains(self, target: Target, *, limit: int | None = None) -> Iterator[dict[str, Any]]:
+        match = {**self._target_filter(target), "lost_at": None}
+        if self.server_grouping:
+            yield from self._refdomains_on_server(match, limit)
+        else:
+            yield from self._refdomains_on_client(match, limit)
+
+    def _refdomains_on_server(self, match: dict[str, Any], limit: int | None) -> Iterator[dict]:
         pipeline: list[dict[str, Any]] = [
-            {"$match": {**self._target_filter(target), "lost_at": None}},
+            {"$match": match},
             {
                 "$group": {
                     "_id": "$source_domain",
                     "edges": {"$sum": 1},
-                    "dofollow": {"$sum": {"$cond": [{"$eq": ["$nofollow", True]}, 0, 1]}},
+                    "dofollow": {"$sum": "$dofollow"},
                     "first_seen": {"$min": "$first_seen"},
                     "last_seen": {"$max": "$last_seen"},
                 }
@@ -308,30 +323,70 @@ class MongoStore(Store):
                 "last_seen": to_iso(doc["last_seen"]),
             }
 
+    def _refdomains_on_client(self, match: dict[str, Any], limit: int | None) -> Iterator[dict]:
+        projection = {"_id": 0, "source_domain": 1, "dofollow": 1, "first_seen": 1, "last_seen": 1}
+        rows: dict[str, dict[str, Any]] = {}
+        for doc in self._find(match, projection):
+            row = rows.get(doc["source_domain"])
+            if row is None:
+                row = rows[doc["source_domain"]] = {
+                    "source_domain": doc["source_domain"],
+                    "edges": 0,
+                    "dofollow": 0,
+                    "first_seen": doc["first_seen"],
+                    "last_seen": doc["last_seen"],
+                }
+            row["edges"] += 1
+            row["dofollow"] += doc.get("dofollow", 0)
+            row["first_seen"] = min(row["first_seen"], doc["first_seen"])
+            row["last_seen"] = max(row["last_seen"], doc["last_seen"])
+        ordered = sorted(rows.values(), key=lambda r: (-r["edges"], r["source_domain"]))
+        for row in ordered[:limit] if limit else ordered:
+            row["first_seen"], row["last_seen"] = (
+                to_iso(row["first_seen"]),
+                to_iso(row["last_seen"]),
+            )
+            yield row
+
     def anchors(self, target: Target, *, limit: int | None = None) -> Iterator[dict[str, Any]]:
-        # Two $group stages instead of $addToSet + $size: both servers run them,
-        # and memory stays per (anchor, domain) pair.
-        pipeline: list[dict[str, Any]] = [
-            {"$match": {**self._target_filter(target), "lost_at": None}},
-            {
-                "$group": {
-                    "_id": {"anchor": "$anchor", "domain": "$source_domain"},
-                    "edges": {"$sum": 1},
-                }
-            },
-            {
-                "$group": {
-                    "_id": "$_id.anchor",
-                    "edges": {"$sum": "$edges"},
-                    "refdomains": {"$sum": 1},
-                }
-            },
-            {"$sort": {"edges": -1, "_id": 1}},
-        ]
-        if limit:
-            pipeline.append({"$limit": limit})
-        for doc in self._aggregate(pipeline):
-            yield {"anchor": doc["_id"], "edges": doc["edges"], "refdomains": doc["refdomains"]}
+        match = {**self._target_filter(target), "lost_at": None}
+        if self.server_grouping:
+            pipeline: list[dict[str, Any]] = [
+                {"$match": match},
+                {
+                    "$group": {
+                        "_id": {"anchor": "$anchor", "domain": "$source_domain"},
+                        "edges": {"$sum": 1},
+                    }
+                },
+                {
+                    "$group": {
+                        "_id": "$_id.anchor",
+                        "edges": {"$sum": "$edges"},
+                        "refdomains": {"$sum": 1},
+                    }
+                },
+                {"$sort": {"edges": -1, "_id": 1}},
+            ]
+            if limit:
+                pipeline.append({"$limit": limit})
+            for doc in self._aggregate(pipeline):
+                yield {"anchor": doc["_id"], "edges": doc["edges"], "refdomains": doc["refdomains"]}
+            return
+        counts: dict[str, list[Any]] = {}
+        for doc in self._find(match, {"_id": 0, "anchor": 1, "source_domain": 1}):
+            entry = counts.setdefault(doc["anchor"], [0, set()])
+            entry[0] += 1
+            entry[1].add(doc["source_domain"])
+        ordered = sorted(counts.items(), key=lambda kv: (-kv[1][0], kv[0]))
+        for anchor, (edges, domains) in ordered[:limit] if limit else ordered:
+            yield {"anchor": anchor, "edges": edges, "refdomains": len(domains)}
+
+    def _find(self, match: dict[str, Any], projection: dict[str, int]) -> Iterator[dict]:
+        try:
+            yield from self.edges.find(match, projection)
+        except mongo_errors.PyMongoError as exc:
+            raise _store_error(exc) from exc
 
     def _aggregate(self, pipeline: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         try:
