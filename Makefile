@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 DEMO_DIR ?= demo
 
-.PHONY: install demo test lint servers clean
+.PHONY: install demo test lint servers bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ test: install servers lint
 
 demo: install
 	@PATH="$(CURDIR)/$(BIN):$$PATH" bash deploy/demo.sh "$(DEMO_DIR)"
+
+bench: install servers
+	$(PY) -m bench
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .ruff_cache

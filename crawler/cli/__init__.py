@@ -16,7 +16,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from crawler.cli import queries
+from crawler.cli import cluster, queries
 from crawler.cli.output import FORMATS
 
 if TYPE_CHECKING:
@@ -53,7 +53,10 @@ def build_parser() -> ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
-    queries.register(commands)
+    # Each module adds its commands: queries of the link graph, then the
+    # commands of a shared crawl (seeds, watch list, status).
+    for module in (queries, cluster):
+        module.register(commands)
     return parser
 
 
