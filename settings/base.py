@@ -51,6 +51,29 @@ LINKWATCH_MAX_URL_LENGTH = 2048
 # Contact URL put in the user agent, so site owners can reach the operator.
 LINKWATCH_CONTACT_URL = "https://github.com/linkwatch/linkwatch"
 
+# --- A shared crawl (cluster profile, REDIS_URL) ------------------------------------
+# Prefix of every Redis key of a crawl; %(spider)s is the spider's name.
+LINKWATCH_REDIS_PREFIX = os.environ.get("LINKWATCH_REDIS_PREFIX", "linkwatch:%(spider)s")
+# Requests of one host downloading at once, across all workers.
+LINKWATCH_HOST_CONCURRENCY = 1
+# Seconds between the end of one download from a host and the next, cluster-wide.
+LINKWATCH_HOST_DELAY = 0.0
+# A leased request not acknowledged within this many seconds goes back to its
+# queue (its worker is presumed dead); live workers extend their leases.
+LINKWATCH_LEASE_SECONDS = 120.0
+# Leases of one request that may expire before it is put on the dead list.
+LINKWATCH_MAX_ATTEMPTS = 5
+# URLs the seen-set is sized for at first; it grows (scalable Bloom filter).
+LINKWATCH_BLOOM_CAPACITY = 1_000_000
+# Chance that a new URL is wrongly taken as seen (and not crawled).
+LINKWATCH_BLOOM_ERROR_RATE = 1e-6
+# Seconds of an empty frontier after which a worker exits; 0: wait for more seeds.
+LINKWATCH_CLOSE_WHEN_IDLE = 0.0
+# Longest wait between two polls of an empty frontier (backoff from 20 ms).
+LINKWATCH_IDLE_POLL_MAX = 2.0
+# Seconds between a worker's maintenance rounds: heartbeat, lease upkeep, seeds.
+LINKWATCH_FRONTIER_INTERVAL = 1.0
+
 # --- The store pipeline -----------------------------------------------------
 # Pages per write batch.
 LINKWATCH_STORE_BATCH_SIZE = 500

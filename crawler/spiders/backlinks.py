@@ -24,7 +24,7 @@ import scrapy
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse
 
-from crawler.arguments import CrawlArguments, parse_crawl_arguments
+from crawler.arguments import ArgumentError, CrawlArguments, clean_seed, parse_crawl_arguments
 from crawler.domains import WatchList, registered_domain
 from crawler.extraction import extract_links
 from crawler.items import utc_now
@@ -101,10 +101,53 @@ class BacklinksSpider(scrapy.Spider):
         return self.crawler.stats
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        # A shared frontier (settings/cluster.py) feeds the crawl from Redis;
+        # otherwise the seeds given as arguments are the start.
+        feed = getattr(self.crawler.engine.scheduler, "leased_requests", None)
+        if feed is not None:
+            async for request in feed():
+                yield request
+            return
         for seed in self.arguments.seeds:
             request = self.follow_request(seed, depth=0)
             if request is not None:
                 yield request
+
+    # --- scope: what a shared frontier tells the spider ---------------------------
+
+    def seed_request(self, seed: str, depth: int = 0, recrawl: bool = False) -> scrapy.Request:
+        """The request for a seed taken from a shared frontier (ValueError if bad)."""
+        try:
+            url = clean_seed(seed)
+        except ArgumentError as exc:
+            raise ValueError(str(exc)) from None
+        self.requested.add(url)
+        return scrapy.Request(
+            url,
+            callback=self.parse,
+            errback=self.fetch_failed,
+            meta={"depth": depth},
+            priority=-depth,
+            dont_filter=recrawl,
+        )
+
+    def publish_scope(self, frontier: Any) -> None:
+        """Hand seeds and watched domains given as arguments to a shared frontier."""
+        from crawler.frontier.seeding import add_watch, seed_entry_json
+
+        if self.arguments.seeds:
+            frontier.server.rpush(
+                frontier.keys.start_urls, *(seed_entry_json(s) for s in self.arguments.seeds)
+            )
+        if self.arguments.watch:
+            add_watch(frontier.server, frontier.keys, self.arguments.watch)
+
+    def update_scope(self, watch: list[str], domains: set[str]) -> None:
+        """The shared watch list and seed domains, re-read by the frontier."""
+        if tuple(watch) != self.watch.entries:
+            self.watch = WatchList(watch)
+            logger.info("watching %d domains", len(watch))
+        self.crawl_domains |= domains
 
     # --- following ------------------------------------------------------------
 
@@ -154,6 +197,9 @@ class BacklinksSpider(scrapy.Spider):
         self.stats.inc_value("linkwatch/pages_parsed")
 
         item = self.page_item(response, page.title, outlinks=len(page.links))
+        # A fetched page is inside the crawl by construction (a seed or an
+        # internal link), whatever this process has heard of its seeds so far.
+        self.crawl_domains.add(item["domain"])
         edges = item["edges"]
         follow = depth < self.max_depth
         for link in page.links:

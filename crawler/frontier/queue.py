@@ -1,0 +1,362 @@
+"""Per-host request queues with leases: the shared frontier in Redis.
+
+Every request waits in the queue of its host. A host is *ready* (ZSET, scored by
+the time it may be fetched next) while it has requests and fewer than
+LINKWATCH_HOST_CONCURRENCY of them are downloading anywhere in the cluster. A
+worker *leases* a request from a ready host; the lease records the host, the
+request and a deadline. Then:
+
+    release  the download is over: the host slot is free again, after the
+             host delay (LINKWATCH_HOST_DELAY); the lease stays open
+    ack      the page's items are stored: the lease is closed
+    reap     a lease past its deadline (its worker died) goes back to the front
+             of its host queue; after LINKWATCH_MAX_ATTEMPTS it goes to the dead
+             list instead, so one poison page cannot loop forever
+    extend   a live worker pushes its leases' deadlines forward
+
+Each step is one Lua script, so a step is all or nothing even if the worker
+dies in the middle. New requests are checked against the Bloom filter and
+queued by the same script: a URL is never marked seen without being queued.
+
+Keys are built inside the scripts from the prefix (keys.py); this needs one
+Redis server, not Redis Cluster.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from scrapy_redis.queue import Base as ScrapyRedisQueue
+
+from crawler.frontier.bloom import BLOOM_LUA, url_hashes
+from crawler.urls import url_host
+
+if TYPE_CHECKING:
+    import redis
+
+    from crawler.frontier.keys import FrontierKeys
+
+COMMON_LUA = (
+    BLOOM_LUA
+    + """
+local prefix = ARGV[1]
+local now = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+local delay = tonumber(ARGV[4])
+local ready = prefix .. ':ready'
+local inflight = prefix .. ':inflight'
+local queued = prefix .. ':queued'
+
+local function queue_of(host) return prefix .. ':q:' .. host end
+
+-- a host with requests and a free slot is ready at `at` (unless already ready)
+local function maybe_ready(host, at)
+  local busy = tonumber(redis.call('HGET', inflight, host) or '0')
+  if busy < limit and redis.call('LLEN', queue_of(host)) > 0 then
+    redis.call('ZADD', ready, 'NX', at, host)
+  end
+end
+
+local function release_host(host)
+  if redis.call('HINCRBY', inflight, host, -1) <= 0 then
+    redis.call('HDEL', inflight, host)
+  end
+  maybe_ready(host, now + delay)
+end
+
+local function push(host, payload, front)
+  if front then
+    redis.call('LPUSH', queue_of(host), payload)
+  else
+    redis.call('RPUSH', queue_of(host), payload)
+  end
+  redis.call('INCR', queued)
+  maybe_ready(host, now)
+end
+
+-- close a lease; requeue its request (to the front) when `requeue`
+local function end_lease(token, requeue, count_attempt, max_attempts)
+  local lease = prefix .. ':lease:' .. token
+  if redis.call('ZREM', prefix .. ':leases', token) == 0 then return 0 end
+  local d = redis.call('HMGET', lease, 'host', 'payload', 'held')
+  redis.call('DEL', lease)
+  local host, payload = d[1], d[2]
+  if not host then return 0 end
+  if d[3] == '1' then release_host(host) end
+  local attempts_key = prefix .. ':attempts'
+  local digest = redis.sha1hex(payload)
+  if not requeue then
+    redis.call('HDEL', attempts_key, digest)
+    return 1
+  end
+  if count_attempt then
+    if redis.call('HINCRBY', attempts_key, digest, 1) >= max_attempts then
+      redis.call('HDEL', attempts_key, digest)
+      redis.call('RPUSH', prefix .. ':dead', payload)
+      return 1
+    end
+  end
+  push(host, payload, true)
+  return 1
+end
+"""
+)
+
+# ARGV[5..]: groups of (check, h1, h2, host, payload). Returns 1 (queued) or 0 (seen).
+ENQUEUE_LUA = (
+    COMMON_LUA
+    + """
+local out = {}
+for i = 5, #ARGV, 5 do
+  local new = 1
+  if ARGV[i] == '1' then
+    new = bloom_add(prefix .. ':bloom', tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]))
+  end
+  if new == 1 then push(ARGV[i + 3], ARGV[i + 4], false) end
+  out[#out + 1] = new
+end
+return out
+"""
+)
+
+# ARGV[5..]: groups of (raw entry, domain, check, h1, h2, host, payload). Takes each
+# raw entry out of start_urls and, if it was still there, queues it (payload '' =
+# malformed: removed only). Returns how many were queued.
+INTAKE_LUA = (
+    COMMON_LUA
+    + """
+local start_urls = prefix .. ':start_urls'
+local taken = 0
+for i = 5, #ARGV, 7 do
+  if redis.call('LREM', start_urls, 1, ARGV[i]) > 0 and ARGV[i + 6] ~= '' then
+    if redis.call('SADD', prefix .. ':domains', ARGV[i + 1]) == 1 then
+      redis.call('INCR', prefix .. ':scope')
+    end
+    local new = 1
+    if ARGV[i + 2] == '1' then
+      new = bloom_add(prefix .. ':bloom', tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]))
+    end
+    if new == 1 then push(ARGV[i + 5], ARGV[i + 6], false) end
+    taken = taken + 1
+  end
+end
+return taken
+"""
+)
+
+# ARGV[5]=n, ARGV[6]=ttl ms, ARGV[7]=worker. Returns {token, host, payload, ...,
+# scope version}, or {'', next ready time, queued, scope version} when no host is ready.
+LEASE_LUA = (
+    COMMON_LUA
+    + """
+local n, ttl, worker = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
+local out = {}
+local hosts = redis.call('ZRANGEBYSCORE', ready, '-inf', now, 'LIMIT', 0, n)
+for _, host in ipairs(hosts) do
+  local payload = redis.call('LPOP', queue_of(host))
+  redis.call('ZREM', ready, host)
+  if payload then
+    redis.call('DECR', queued)
+    redis.call('HINCRBY', inflight, host, 1)
+    maybe_ready(host, now + delay)
+    local token = tostring(redis.call('INCR', prefix .. ':lease_seq'))
+    redis.call('ZADD', prefix .. ':leases', now + ttl, token)
+    redis.call('HSET', prefix .. ':lease:' .. token,
+               'host', host, 'payload', payload, 'held', '1', 'worker', worker)
+    out[#out + 1] = token
+    out[#out + 1] = host
+    out[#out + 1] = payload
+  end
+end
+local scope = redis.call('GET', prefix .. ':scope') or '0'
+if #out == 0 then
+  local first = redis.call('ZRANGE', ready, 0, 0, 'WITHSCORES')
+  return {'', first[2] or '', redis.call('GET', queued) or '0', scope}
+end
+out[#out + 1] = scope
+return out
+"""
+)
+
+# ARGV[5]=token: the download is over, free the host slot.
+RELEASE_LUA = (
+    COMMON_LUA
+    + """
+local lease = prefix .. ':lease:' .. ARGV[5]
+if redis.call('HGET', lease, 'held') ~= '1' then return 0 end
+redis.call('HSET', lease, 'held', '0')
+release_host(redis.call('HGET', lease, 'host'))
+return 1
+"""
+)
+
+# ARGV[5]=mode (ack | giveback | reap), ARGV[6]=max attempts, ARGV[7..]=tokens
+# (reap: ARGV[7]=batch size, tokens taken from the expired leases).
+END_LUA = (
+    COMMON_LUA
+    + """
+local mode, max_attempts = ARGV[5], tonumber(ARGV[6])
+local tokens = {}
+if mode == 'reap' then
+  tokens = redis.call('ZRANGEBYSCORE', prefix .. ':leases', '-inf', now, 'LIMIT', 0,
+                      tonumber(ARGV[7]))
+else
+  for i = 7, #ARGV do tokens[#tokens + 1] = ARGV[i] end
+end
+local done = 0
+for _, token in ipairs(tokens) do
+  done = done + end_lease(token, mode ~= 'ack', mode == 'reap', max_attempts)
+end
+return done
+"""
+)
+
+# ARGV[5]=ttl ms, ARGV[6..]=tokens: push deadlines forward (only of leases still open).
+EXTEND_LUA = """
+local leases = ARGV[1] .. ':leases'
+local deadline = tonumber(ARGV[2]) + tonumber(ARGV[5])
+local n = 0
+for i = 6, #ARGV do
+  n = n + redis.call('ZADD', leases, 'XX', 'CH', deadline, ARGV[i])
+end
+return n
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    token: str
+    host: str
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Politeness:
+    host_concurrency: int = 1
+    host_delay: float = 0.0  # seconds between two fetches of one host
+    lease_seconds: float = 120.0
+    max_attempts: int = 5
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class HostQueue(ScrapyRedisQueue):
+    """The shared frontier: per-host queues, leases, and the seen-set check.
+
+    A scrapy-redis queue class (push/pop/len/clear) whose pop leases; the
+    scheduler uses the richer methods below.
+    """
+
+    def __init__(
+        self,
+        server: redis.Redis,
+        spider: object,
+        key: str,
+        serializer: object = None,
+        *,
+        keys: FrontierKeys,
+        politeness: Politeness,
+        worker: str = "",
+    ) -> None:
+        super().__init__(server, spider, key, serializer)
+        self.keys = keys
+        self.politeness = politeness
+        self.worker = worker
+        self._enqueue = server.register_script(ENQUEUE_LUA)
+        self._lease = server.register_script(LEASE_LUA)
+        self._release = server.register_script(RELEASE_LUA)
+        self._end = server.register_script(END_LUA)
+        self._extend = server.register_script(EXTEND_LUA)
+        self._intake = server.register_script(INTAKE_LUA)
+
+    def _argv(self, *extra: object) -> list[object]:
+        p = self.politeness
+        return [self.keys.prefix, now_ms(), p.host_concurrency, int(p.host_delay * 1000), *extra]
+
+    # --- scrapy-redis queue interface --------------------------------------------
+
+    def __len__(self) -> int:
+        return int(self.server.get(self.keys.queued) or 0)
+
+    def push(self, request: object) -> None:
+        """Queue a request without the seen-set check (scrapy-redis interface)."""
+        self.enqueue([(False, self._host_of(request), self._encode_request(request), "")])
+
+    def pop(self, timeout: int = 0) -> object | None:
+        leases, *_ = self.lease(1)
+        return self._decode_request(leases[0].payload) if leases else None
+
+    def clear(self) -> None:
+        """Delete every key of this crawl (used by `linkwatch` only, never by workers)."""
+        for key in self.server.scan_iter(match=f"{self.keys.prefix}:*", count=1000):
+            self.server.delete(key)
+
+    # --- the frontier --------------------------------------------------------------
+
+    def enqueue(self, entries: list[tuple[bool, str, bytes, str]]) -> list[bool]:
+        """Queue (check_seen, host, payload, url) entries; False where already seen."""
+        argv = self._argv()
+        for check, host, payload, url in entries:
+            h1, h2 = url_hashes(url) if check else (0, 0)
+            argv += ["1" if check else "0", h1, h2, host, payload]
+        return [bool(x) for x in self._enqueue(args=argv)]
+
+    def intake(self, entries: list[tuple[bytes, str, bool, str, bytes, str]]) -> int:
+        """Move seeds from start_urls into the queues: (raw, domain, check, host,
+        payload, url) each; payload b"" drops a malformed entry."""
+        argv = self._argv()
+        for raw, domain, check, host, payload, url in entries:
+            h1, h2 = url_hashes(url) if check and payload else (0, 0)
+            argv += [raw, domain, "1" if check else "0", h1, h2, host, payload]
+        return int(self._intake(args=argv))
+
+    def lease(self, n: int) -> tuple[list[Lease], float | None, int, int]:
+        """Up to `n` leases (one per ready host), and the scope version (bumped
+        whenever the watch list or the seed domains change). With no lease: when
+        the next host is ready (epoch seconds, or None) and how many requests
+        wait on busy hosts."""
+        ttl_ms = int(self.politeness.lease_seconds * 1000)
+        reply = self._lease(args=self._argv(n, ttl_ms, self.worker))
+        scope = int(reply[-1])
+        if reply[0] == b"":
+            next_ready = float(reply[1]) / 1000 if reply[1] else None
+            return [], next_ready, int(reply[2]), scope
+        leases = [
+            Lease(reply[i].decode(), reply[i + 1].decode(), reply[i + 2])
+            for i in range(0, len(reply) - 1, 3)
+        ]
+        return leases, None, 0, scope
+
+    def release(self, token: str) -> bool:
+        return bool(self._release(args=self._argv(token)))
+
+    def ack(self, tokens: list[str]) -> int:
+        return self._end_leases("ack", tokens)
+
+    def give_back(self, tokens: list[str]) -> int:
+        """Requeue open leases at once (graceful stop), without counting an attempt."""
+        return self._end_leases("giveback", tokens)
+
+    def reap(self, batch: int = 100) -> int:
+        """Requeue expired leases (dead workers); any worker may run this."""
+        return int(self._end(args=self._argv("reap", self.politeness.max_attempts, batch)))
+
+    def extend(self, tokens: list[str]) -> int:
+        if not tokens:
+            return 0
+        return int(
+            self._extend(args=self._argv(int(self.politeness.lease_seconds * 1000), *tokens))
+        )
+
+    def _end_leases(self, mode: str, tokens: list[str]) -> int:
+        if not tokens:
+            return 0
+        return int(self._end(args=self._argv(mode, self.politeness.max_attempts, *tokens)))
+
+    @staticmethod
+    def _host_of(request: object) -> str:
+        return url_host(request.url)  # type: ignore[attr-defined]

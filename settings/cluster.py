@@ -1,0 +1,20 @@
+"""Cluster profile: many workers share one crawl through Redis (REDIS_URL).
+
+Applied on top of the embedded profile by the backlinks spider when REDIS_URL
+is set (environment or `-s REDIS_URL=...`). Every LINKWATCH_* default of the
+frontier lives in settings/base.py; this module only switches components.
+"""
+
+# scrapy-redis' scheduler, subclassed: leases, per-host queues, Bloom seen-set.
+SCHEDULER = "crawler.frontier.scheduler.FrontierScheduler"
+# scrapy-redis would otherwise pickle requests; ours are JSON.
+SCHEDULER_SERIALIZER = "crawler.frontier.serializer"
+SCHEDULER_PERSIST = True
+
+DOWNLOADER_MIDDLEWARES = {
+    # Outermost: sees the final outcome of a download, after retries.
+    "crawler.frontier.leases.LeaseDownloaderMiddleware": 1,
+}
+SPIDER_MIDDLEWARES = {
+    "crawler.frontier.leases.LeaseSpiderMiddleware": 1,
+}
