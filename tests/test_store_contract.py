@@ -4,8 +4,10 @@ same queries the same way. Parametrized over every store (see conftest.py)."""
 from __future__ import annotations
 
 import pytest
+from pymongo.monitoring import CommandListener
 
 from pipelines.stores import Target
+from tests.conftest import STORES
 
 
 def site(url):
@@ -202,3 +204,500 @@ def test_backlink_filters(store):
 
 def targets_of(edges):
     return [e["source_url"] for e in edges]
+
+
+# --- new, lost, pages, linking pages -------------------------------------------------
+
+JAN, FEB, MAR, APR = (f"2026-0{m}-01T00:00:00Z" for m in (1, 2, 3, 4))
+
+
+def pairs(rows):
+    return [(r["source_url"], r["target_url"]) for r in rows]
+
+
+def test_new_lists_edges_first_seen_since_newest_first(store):
+    store.write_pages(
+        [
+            page("http://a.test/1", [("http://mysite.test/old", {})], at=JAN),
+            page("http://other.test/1", [("http://elsewhere.test/", {})], at=FEB),
+        ]
+    )
+    store.write_pages(
+        [
+            page("http://c.test/1", [("http://mysite.test/y", {})], at=FEB),
+            page("http://b.test/2", [("http://blog.mysite.test/", {})], at=MAR),
+            page(
+                "http://b.test/1",
+                [("http://mysite.test/z", {}), ("http://mysite.test/a", {})],
+                at=MAR,
+            ),
+        ]
+    )
+    # Seen again later: still first seen in January, so not new.
+    store.write_pages([page("http://a.test/1", [("http://mysite.test/old", {})], at=APR)])
+    # New in February, gone in April: still a new edge, now a lost one.
+    store.write_pages([page("http://c.test/1", [], at=APR)])
+
+    new = list(store.new(MYSITE, FEB))
+    assert pairs(new) == [
+        ("http://b.test/1", "http://mysite.test/a"),  # same first_seen: by source, target
+        ("http://b.test/1", "http://mysite.test/z"),
+        ("http://b.test/2", "http://blog.mysite.test/"),
+        ("http://c.test/1", "http://mysite.test/y"),
+    ]
+    assert [e["first_seen"] for e in new] == [MAR, MAR, MAR, FEB]
+    assert [e["lost_reason"] for e in new] == [None, None, None, "link_removed"]
+    assert new[0]["anchor"] == "a link" and new[0]["rel"] == [] and new[0]["nofollow"] is False
+    assert pairs(store.new(MYSITE, "2026-02-01T00:00:01Z")) == pairs(new)[:3]
+    assert pairs(store.new(MYSITE, APR)) == []
+    assert len(list(store.new(MYSITE, JAN))) == 5
+    assert pairs(store.new(MYSITE, FEB, limit=2)) == pairs(new)[:2]
+    blog = Target.parse("blog.mysite.test")
+    assert pairs(store.new(blog, JAN)) == [("http://b.test/2", "http://blog.mysite.test/")]
+
+
+def test_lost_lists_edges_lost_since_latest_first_with_reason(store):
+    links = [("http://mysite.test/x", {}), ("http://mysite.test/y", {})]
+    store.write_pages(
+        [
+            page("http://a.test/1", links, at=JAN),
+            page("http://b.test/1", links, at=JAN),
+            page("http://c.test/1", links, at=JAN),
+            page("http://d.test/1", links, at=JAN),
+            page("http://e.test/1", [("http://other.test/", {})], at=JAN),
+        ]
+    )
+    store.write_pages(
+        [
+            page("http://a.test/1", links[:1], at=FEB),  # y removed in February
+            page("http://b.test/1", [], status=404, at=MAR),
+            page("http://e.test/1", [], at=MAR),  # another domain's loss
+        ]
+    )
+    store.write_pages(
+        [
+            page("http://c.test/1", [], status=301, at=APR),
+            page("http://d.test/1", [(url, {"nofollow": True}) for url, _ in links], at=APR),
+        ]
+    )
+    expected = [
+        ("http://c.test/1", "http://mysite.test/x", APR, "redirected"),
+        ("http://c.test/1", "http://mysite.test/y", APR, "redirected"),
+        ("http://d.test/1", "http://mysite.test/x", APR, "became_nofollow"),
+        ("http://d.test/1", "http://mysite.test/y", APR, "became_nofollow"),
+        ("http://b.test/1", "http://mysite.test/x", MAR, "page_gone"),
+        ("http://b.test/1", "http://mysite.test/y", MAR, "page_gone"),
+        ("http://a.test/1", "http://mysite.test/y", FEB, "link_removed"),
+    ]
+
+    def lost(since, **kwargs):
+        return [
+            (e["source_url"], e["target_url"], e["lost_at"], e["lost_reason"])
+            for e in store.lost(MYSITE, since, **kwargs)
+        ]
+
+    assert lost(JAN) == expected
+    assert lost(MAR) == expected[:6]
+    assert lost(MAR, limit=3) == expected[:3]
+    assert lost("2026-04-01T00:00:01Z") == []
+    # Back again: no longer lost.
+    store.write_pages([page("http://a.test/1", links, at="2026-05-01T00:00:00Z")])
+    assert lost(JAN) == expected[:6]
+
+
+def test_pages_ranks_target_pages_by_live_edges_then_refdomains(store):
+    store.write_pages(
+        [
+            # /x: 3 edges from 2 domains; /y: 3 edges from 3 domains (so first);
+            # /z: 1 nofollow edge; /gone: its only edge is lost below.
+            page("http://a.test/1", [("http://mysite.test/x", {}), ("http://mysite.test/y", {})]),
+            page("http://a.test/2", [("http://mysite.test/x", {"nofollow": True})]),
+            page(
+                "http://b.test/1",
+                [("http://mysite.test/x", {}), ("http://blog.mysite.test/y", {})],
+            ),
+            page("http://c.test/1", [("http://mysite.test/y", {}), ("http://other.test/x", {})]),
+            page("http://d.test/1", [("http://blog.mysite.test/y", {"nofollow": True})]),
+            page("http://e.test/1", [("http://mysite.test/y", {})]),
+            page("http://f.test/1", [("http://mysite.test/z", {"nofollow": True})]),
+            page("http://g.test/1", [("http://mysite.test/gone", {})]),
+        ]
+    )
+    store.write_pages([page("http://g.test/1", [], status=410, at=FEB)])
+
+    def ranked(target=MYSITE, **kwargs):
+        return [
+            (r["target_url"], r["edges"], r["dofollow"], r["refdomains"])
+            for r in store.pages(target, **kwargs)
+        ]
+
+    assert ranked() == [
+        ("http://mysite.test/y", 3, 3, 3),
+        ("http://mysite.test/x", 3, 2, 2),
+        ("http://blog.mysite.test/y", 2, 1, 2),
+        ("http://mysite.test/z", 1, 0, 1),
+    ]
+    assert ranked(limit=1) == [("http://mysite.test/y", 3, 3, 3)]
+    assert ranked(Target.parse("blog.mysite.test")) == [("http://blog.mysite.test/y", 2, 1, 2)]
+    assert ranked(Target.parse("nobody.test")) == []
+
+
+def test_linking_pages_are_every_source_of_an_edge_oldest_crawl_first(store):
+    store.write_pages(
+        [
+            page("http://a.test/1", [("http://mysite.test/x", {})], at=MAR),
+            page("http://b.test/1", [("http://mysite.test/x", {})], at=JAN),
+            page("http://c.test/1", [("http://blog.mysite.test/", {})], at=FEB),
+            page("http://d.test/1", [("http://other.test/", {})], at=JAN),
+            page("http://e.test/1", [("http://mysite.test/y", {})], at=FEB),
+            page(
+                "http://e.test/2",
+                [("http://mysite.test/y", {}), ("http://mysite.test/z", {})],
+                at=FEB,
+            ),
+        ]
+    )
+    # b's link is lost in April: it still needs recrawls (the link may come back).
+    store.write_pages([page("http://b.test/1", [], at=APR)])
+
+    def linking(target=MYSITE, **kwargs):
+        return [(p["url"], p["last_crawled"]) for p in store.linking_pages(target, **kwargs)]
+
+    assert linking() == [
+        ("http://c.test/1", FEB),
+        ("http://e.test/1", FEB),
+        ("http://e.test/2", FEB),  # one line, though two edges
+        ("http://a.test/1", MAR),
+        ("http://b.test/1", APR),
+    ]
+    assert linking(limit=2) == [("http://c.test/1", FEB), ("http://e.test/1", FEB)]
+    assert linking(Target.parse("blog.mysite.test")) == [("http://c.test/1", FEB)]
+    assert linking(Target.parse("nobody.test")) == []
+
+
+def test_opening_a_store_again_keeps_its_indexes_and_data(store_location):
+    from pipelines.stores import open_store
+
+    first = page("http://a.test/1", [("http://mysite.test/x", {})])
+    with open_store(store_location) as opened:
+        opened.write_pages([first])
+        indexes = index_names(opened)
+    for _ in range(2):
+        with open_store(store_location) as opened:
+            assert index_names(opened) == indexes
+            assert targets(opened) == [("http://a.test/1", "http://mysite.test/x")]
+    with open_store(store_location, readonly=True) as opened:
+        assert len(list(opened.pages(MYSITE))) == 1
+
+
+@pytest.fixture(params=STORES)
+def store_location(request, tmp_path):
+    if request.param == "mongo":
+        return {
+            "MONGO_URI": request.getfixturevalue("mongo_uri"),
+            "MONGO_DATABASE": request.getfixturevalue("mongo_database"),
+        }
+    return {"LINKWATCH_DB": str(tmp_path / "linkwatch.db")}
+
+
+def index_names(store) -> dict[str, list]:
+    """Every index of the store, by table or collection, with its keys."""
+    if hasattr(store, "db") and hasattr(store.db, "list_collection_names"):
+        return {
+            name: sorted((i["name"], list(i["key"].items())) for i in store.db[name].list_indexes())
+            for name in sorted(store.db.list_collection_names())
+        }
+    rows = store.db.execute("SELECT tbl_name, name, sql FROM sqlite_master WHERE type = 'index'")
+    return {"sqlite": sorted(tuple(r) for r in rows)}
+
+
+# --- MongoDB only: the domains collection, indexes and what the server does with them ---
+
+
+@pytest.fixture
+def mongo_store(mongo_uri, mongo_database):
+    from pipelines.stores.mongo import MongoStore
+
+    recorder = ReadRecorder()
+    with MongoStore(mongo_uri, mongo_database, event_listeners=[recorder]) as opened:
+        opened.recorder = recorder
+        yield opened
+
+
+@pytest.mark.mongo
+def test_domains_count_live_backlinks_and_refdomains_after_each_batch(mongo_store):
+    store = mongo_store
+
+    def counts(domain):
+        doc = store.domain_collection.find_one({"_id": domain}) or {}
+        return doc.get("backlinks"), doc.get("refdomains")
+
+    def by_queries(target):
+        return len(list(store.backlinks(target))), len(list(store.refdomains(target)))
+
+    competitor = Target.parse("competitor.test")
+    store.write_pages(
+        [
+            page("http://a.test/1", [("http://mysite.test/x", {}), ("http://mysite.test/y", {})]),
+            page("http://a.test/2", [("http://blog.mysite.test/", {"nofollow": True})]),
+            page(
+                "http://b.test/1",
+                [("http://mysite.test/x", {}), ("http://competitor.test/", {})],
+            ),
+        ]
+    )
+    assert counts("mysite.test") == (4, 2) == by_queries(MYSITE)
+    assert counts("competitor.test") == (1, 1) == by_queries(competitor)
+    assert store.domain_collection.find_one({"_id": "a.test"})["pages_crawled"] == 2
+    assert counts("a.test") == (None, None), "a source-only domain has no link counts"
+
+    # a.test loses every link to mysite.test; competitor.test is not touched.
+    store.write_pages(
+        [
+            page("http://a.test/1", [], at=FEB),
+            page("http://a.test/2", [], status=404, at=FEB),
+        ]
+    )
+    assert counts("mysite.test") == (1, 1) == by_queries(MYSITE)
+    assert counts("competitor.test") == (1, 1)
+    assert store.domain_collection.find_one({"_id": "a.test"})["pages_crawled"] == 2
+
+    store.write_pages([page("http://b.test/1", [("http://competitor.test/", {})], at=MAR)])
+    assert counts("mysite.test") == (0, 0) == by_queries(MYSITE)
+    store.write_pages([page("http://a.test/1", [("http://mysite.test/x", {})], at=APR)])
+    assert counts("mysite.test") == (1, 1) == by_queries(MYSITE)
+
+
+@pytest.mark.mongo
+def test_an_index_with_the_same_name_but_other_keys_is_a_clear_error(mongo_uri, mongo_database):
+    import pymongo
+
+    from pipelines.stores import StoreError
+    from pipelines.stores.mongo import MongoStore
+
+    with pymongo.MongoClient(mongo_uri) as client:
+        client[mongo_database].edges.create_index([("target_domain", 1)], name="by_target")
+    with pytest.raises(StoreError, match=r"by_target .* drop the index") as raised:
+        MongoStore(mongo_uri, mongo_database)
+    assert not raised.value.transient
+
+
+# Every read the CLI (and the write path) makes, by name.
+QUERIES = {
+    "backlinks": lambda s: s.backlinks(MYSITE),
+    "backlinks --lost": lambda s: s.backlinks(MYSITE, state="lost"),
+    "backlinks --all --dofollow": lambda s: s.backlinks(MYSITE, state="all", dofollow=True),
+    "backlinks --since": lambda s: s.backlinks(MYSITE, since=FEB),
+    "backlinks of a host": lambda s: s.backlinks(Target.parse("blog.mysite.test")),
+    "refdomains": lambda s: s.refdomains(MYSITE),
+    "anchors": lambda s: s.anchors(MYSITE),
+    "new": lambda s: s.new(MYSITE, FEB, limit=10),
+    "lost": lambda s: s.lost(MYSITE, FEB),
+    "pages": lambda s: s.pages(MYSITE),
+    "recrawl": lambda s: s.linking_pages(MYSITE),
+    "write a batch": lambda s: s.write_pages(
+        [page("http://a.test/1", [("http://mysite.test/x", {})], at=APR)]
+    ),
+}
+# Reading commands and the fields of theirs an explain needs.
+READS = {
+    "find": ("find", "filter", "projection", "sort", "limit"),
+    "aggregate": ("aggregate", "pipeline", "cursor"),
+    "count": ("count", "query"),
+    "distinct": ("distinct", "key", "query"),
+}
+
+
+class ReadRecorder(CommandListener):
+    """A pymongo command listener that keeps the reads a store sends."""
+
+    def __init__(self) -> None:
+        self.reads: list[tuple[str, dict]] = []
+
+    def started(self, event) -> None:
+        fields = READS.get(event.command_name)
+        if fields is not None:
+            command = {f: event.command[f] for f in fields if f in event.command}
+            self.reads.append((event.database_name, command))
+
+    def succeeded(self, event) -> None: ...
+
+    def failed(self, event) -> None: ...
+
+
+def load_sample_graph(store) -> None:
+    store.write_pages(
+        [
+            page("http://a.test/1", [("http://mysite.test/x", {}), ("http://mysite.test/y", {})]),
+            page("http://b.test/1", [("http://blog.mysite.test/", {"nofollow": True})]),
+        ]
+    )
+    store.write_pages([page("http://a.test/1", [("http://mysite.test/x", {})], at=MAR)])
+
+
+def recorded_reads(store, name):
+    """Run one query of QUERIES; every read command it sent, with its collection."""
+    load_sample_graph(store)
+    store.recorder.reads.clear()
+    result = QUERIES[name](store)
+    if result is not None:
+        list(result)
+    reads = []
+    for _, command in store.recorder.reads:
+        collection = command.get("find") or command.get("aggregate") or command.get("count")
+        reads.append((collection or command["distinct"], command))
+    assert reads, f"{name}: no read recorded"
+    return reads
+
+
+def filter_of(command: dict) -> dict:
+    if "pipeline" in command:
+        first = command["pipeline"][0] if command["pipeline"] else {}
+        return first.get("$match", {})
+    return command.get("filter") or command.get("query") or {}
+
+
+@pytest.mark.mongo
+@pytest.mark.parametrize("name", list(QUERIES))
+def test_every_query_filters_on_the_leading_key_of_an_index(mongo_store, name):
+    """Server-independent: each read's filter pins (equality or $in) the first
+    key of an index of its collection, so a planner can use that index."""
+    for collection, command in recorded_reads(mongo_store, name):
+        leading = {next(iter(index["key"])) for index in mongo_store.db[collection].list_indexes()}
+        pinned = {
+            field
+            for field, value in filter_of(command).items()
+            if not field.startswith("$")
+            and (not isinstance(value, dict) or set(value) <= {"$eq", "$in"})
+        }
+        assert pinned & leading, f"{name}: {collection} filter {filter_of(command)} has no index"
+
+
+@pytest.mark.mongo
+@pytest.mark.parametrize("name", list(QUERIES))
+def test_the_server_uses_an_index_for_every_query(mongo_store, name):
+    """explain() of each read on the real server: MongoDB must plan an index scan
+    and no collection scan. FerretDB 1.x reports its SQLite plan instead; where
+    even a plain indexed equality scans (FerretDB 1.24 on SQLite pushes no filter
+    but `_id` down to SQL), there is nothing to assert and the test says so."""
+    plans = [
+        (command, explain(mongo_store.db, command))
+        for _, command in recorded_reads(mongo_store, name)
+    ]
+    if not mongo_store.server_grouping:  # FerretDB
+        if not ferretdb_uses_secondary_indexes(mongo_store.db):
+            pytest.skip(
+                "FerretDB cannot use secondary indexes on this backend (its plan for an "
+                "indexed equality is a SCAN); index use is asserted on MongoDB (MONGO_URI)"
+            )
+        for command, plan in plans:
+            lines = plan["queryPlanner"]["Plan"]
+            assert any("USING INDEX" in line or "USING COVERING INDEX" in line for line in lines), (
+                name,
+                command,
+                lines,
+            )
+        return
+    for command, plan in plans:
+        stages = plan_stages(plan)
+        assert stages & INDEX_STAGES, (name, command, stages)
+        assert "COLLSCAN" not in stages, (name, command, stages)
+
+
+INDEX_STAGES = {
+    "IXSCAN",
+    "IDHACK",
+    "COUNT_SCAN",
+    "DISTINCT_SCAN",
+    "EXPRESS_IXSCAN",
+    "EXPRESS_CLUSTERED_IXSCAN",
+    "EXPRESS_IDHACK",
+}
+
+
+def explain(db, command: dict) -> dict:
+    return db.command("explain", command, verbosity="queryPlanner")
+
+
+def plan_stages(node) -> set[str]:
+    """Every `stage` of the winning plans in a MongoDB explain (classic or SBE,
+    find or aggregate, sharded or not); rejected plans are left out."""
+    stages: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "rejectedPlans":
+                continue
+            if key == "stage" and isinstance(value, str):
+                stages.add(value)
+            else:
+                stages |= plan_stages(value)
+    elif isinstance(node, list):
+        for value in node:
+            stages |= plan_stages(value)
+    return stages
+
+
+def ferretdb_uses_secondary_indexes(db) -> bool:
+    """The capability check: does an equality on an indexed field plan an index?"""
+    probe = db["lw_index_probe"]
+    probe.create_index([("k", 1)], name="by_k")
+    probe.insert_many([{"k": i % 10} for i in range(50)])
+    try:
+        lines = explain(db, {"find": probe.name, "filter": {"k": 3}})["queryPlanner"]["Plan"]
+    finally:
+        probe.drop()
+    return any("USING INDEX" in line or "USING COVERING INDEX" in line for line in lines)
+
+
+def test_a_recrawl_of_a_large_batch_completes(store):
+    """Hundreds of existing edges and pages updated in one batch. (FerretDB 1.24
+    hangs on one update command matching 100 existing documents; the MongoDB
+    store must split its writes there.)"""
+    import threading
+
+    def batch(at):
+        return [
+            page(f"http://a.test/{i}", [(f"http://mysite.test/{i}", {})], at=at) for i in range(110)
+        ]
+
+    store.write_pages(batch(JAN))
+    done = threading.Event()
+
+    def recrawl():
+        store.write_pages(batch(FEB))
+        done.set()
+
+    threading.Thread(target=recrawl, daemon=True).start()
+    assert done.wait(60), "the recrawl batch did not complete"
+    edges = list(store.backlinks(MYSITE))
+    assert len(edges) == 110
+    assert {e["last_seen"] for e in edges} == {FEB}
+
+
+def test_a_crawl_that_watches_fewer_domains_loses_only_their_edges(store):
+    """A recrawl watching one domain says nothing about the page's other edges."""
+    links = [
+        ("http://mysite.test/x", {}),
+        ("http://blog.mysite.test/y", {}),
+        ("http://other.test/z", {}),
+    ]
+    store.write_pages([page("http://a.test/1", links), page("http://b.test/1", links)])
+    recrawl = page("http://a.test/1", [], at=FEB)
+    recrawl["watch"] = ["other.test", "blog.mysite.test"]
+    gone = page("http://b.test/1", [], status=404, at=FEB)
+    gone["watch"] = ["other.test"]
+    store.write_pages([recrawl, gone])
+    assert targets(store) == [
+        ("http://a.test/1", "http://mysite.test/x"),
+        ("http://b.test/1", "http://blog.mysite.test/y"),
+        ("http://b.test/1", "http://mysite.test/x"),
+    ]
+    lost = [(e["source_url"], e["target_url"], e["lost_reason"]) for e in store.lost(MYSITE, FEB)]
+    assert lost == [("http://a.test/1", "http://blog.mysite.test/y", "link_removed")]
+    assert [(e["source_url"], e["lost_reason"]) for e in store.lost(OTHER, FEB)] == [
+        ("http://a.test/1", "link_removed"),
+        ("http://b.test/1", "page_gone"),
+    ]
+
+
+OTHER = Target.parse("other.test")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -68,6 +69,17 @@ CLI = [sys.executable, "-m", "crawler.cli"]
         (["backlinks", "not a domain"], ("not a domain",)),
         (["backlinks", "mysite.com", "--since", "yesterday"], ("--since",)),
         (["backlinks", "mysite.com", "--limit", "0"], ("--limit",)),
+        (["new", "mysite.com"], ("--since",)),
+        (["new", "mysite.com", "--since", "last week"], ("--since", "last week")),
+        (["lost", "mysite.com", "--since", "2026-13-01"], ("--since",)),
+        (["lost", "mysite.com", "--since", "2026-01-01", "--format", "xml"], ("--format",)),
+        (["pages", "not a domain"], ("not a domain",)),
+        (["pages", "mysite.com", "--limit", "-3"], ("--limit",)),
+        (["recrawl"], ("DOMAIN",)),
+        (["recrawl", "com"], ("com",)),
+        (["recrawl", "mysite.com", "--depth", "-1"], ("--depth",)),
+        (["recrawl", "mysite.com", "--out", "/nonexistent/dir/seeds.txt"], ("--out",)),
+        (["recrawl", "mysite.com", "--out", "x.txt", "--redis-url", "redis://x"], ("--redis-url",)),
         (["nosuchcommand"], ("nosuchcommand",)),
     ],
 )
@@ -76,9 +88,15 @@ def test_bad_cli_arguments(argv, fragments, tmp_path):
 
     db = tmp_path / "lw.db"
     open_store({"LINKWATCH_DB": str(db)}).close()
-    assert_one_line_error(
-        run([*CLI, *argv, "--db", str(db)] if argv[0] == "backlinks" else [*CLI, *argv]), *fragments
-    )
+    if argv[0] != "nosuchcommand":
+        argv = [*argv, "--db", str(db)]
+    assert_one_line_error(run([*CLI, *argv], env=cli_env()), *fragments)
+
+
+def cli_env():
+    """The environment without a store or a frontier: the options name them."""
+    drop = ("REDIS_URL", "MONGO_URI", "MONGO_DATABASE", "LINKWATCH_DB")
+    return {k: v for k, v in os.environ.items() if k not in drop}
 
 
 def test_missing_database_is_a_clear_error(tmp_path):
@@ -88,16 +106,40 @@ def test_missing_database_is_a_clear_error(tmp_path):
     assert "no linkwatch database" in result.stderr
 
 
-@pytest.mark.parametrize("command", ["backlinks", "refdomains", "anchors"])
-def test_every_command_has_help(command):
+QUERY_COMMANDS = ["backlinks", "refdomains", "anchors", "new", "lost", "pages"]
+
+
+@pytest.mark.parametrize("command", [*QUERY_COMMANDS, "recrawl"])
+def test_every_command_has_help_that_teaches(command):
     result = run([*CLI, command, "--help"])
     assert result.returncode == 0
-    for option in ("--format", "--db", "--mongo-uri", "--limit"):
+    options = ("--db", "--mongo-uri", "--limit")
+    if command != "recrawl":
+        options += ("--format",)
+    for option in options:
         assert option in result.stdout
+    description, _, examples = result.stdout.partition("\nexamples:\n")
+    assert "DOMAIN" in description.split("positional arguments:")[0].split("\n\n", 1)[1]
+    assert f"linkwatch {command} " in examples, "an example of the command"
+
+
+def test_recrawl_help_shows_the_crawl_to_run_and_redis():
+    result = run([*CLI, "recrawl", "--help"])
+    assert "scrapy crawl backlinks -a seeds=@" in result.stdout
+    assert "-a depth=0" in result.stdout
+    for word in ("REDIS_URL", "--redis-url", "--out"):
+        assert word in result.stdout
+
+
+@pytest.mark.parametrize("command", ["new", "lost"])
+def test_new_and_lost_need_a_date(command):
+    result = run([*CLI, command, "--help"])
+    usage = result.stdout.split("\n\n")[0]
+    assert "--since DATE" in usage and "[--since" not in usage, "--since is required"
 
 
 def test_top_level_help_lists_the_commands():
     result = run([*CLI, "--help"])
     assert result.returncode == 0
-    for word in ("backlinks", "refdomains", "anchors", "LINKWATCH_DB", "MONGO_URI"):
+    for word in (*QUERY_COMMANDS, "recrawl", "LINKWATCH_DB", "MONGO_URI"):
         assert word in result.stdout

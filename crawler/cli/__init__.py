@@ -16,7 +16,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from crawler.cli import cluster, queries
+from crawler.cli import cluster, queries, recrawl
 from crawler.cli.output import FORMATS
 
 if TYPE_CHECKING:
@@ -27,6 +27,7 @@ environment:
   LINKWATCH_DB    SQLite file of the embedded store (default ./linkwatch.db)
   MONGO_URI       MongoDB link graph; when set it is used instead of SQLite
   MONGO_DATABASE  database inside MONGO_URI (default linkwatch)
+  REDIS_URL       Redis of a shared crawl (seed, watch, status; recrawl)
 
 examples:
   scrapy crawl backlinks -a seeds=blog.example.org -a watch=mysite.com
@@ -55,7 +56,7 @@ def build_parser() -> ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
     # Each module adds its commands: queries of the link graph, then the
     # commands of a shared crawl (seeds, watch list, status).
-    for module in (queries, cluster):
+    for module in (queries, recrawl, cluster):
         module.register(commands)
     return parser
 
@@ -111,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"linkwatch {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except queries.StoreError as exc:
+    except (queries.StoreError, cluster.RedisUnavailable) as exc:
         print(f"linkwatch {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:

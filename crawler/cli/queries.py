@@ -1,8 +1,10 @@
-"""`linkwatch backlinks | refdomains | anchors`: read-only queries of the store."""
+"""`linkwatch backlinks | refdomains | anchors | new | lost | pages`: read-only
+queries of the link graph, the same on the SQLite and the MongoDB store."""
 
 from __future__ import annotations
 
 import argparse
+import textwrap
 from typing import TYPE_CHECKING
 
 from crawler.cli.output import write_rows
@@ -11,26 +13,46 @@ from pipelines.stores import StoreError, Target, open_store
 if TYPE_CHECKING:
     from pipelines.stores.base import Store
 
-__all__ = ["StoreError", "register"]
+__all__ = ["StoreError", "open_for_reading", "parse_date", "parse_target", "register"]
 
 BACKLINK_COLUMNS = ("source_url", "target_url", "anchor", "link_type", "nofollow", "first_seen")
 REFDOMAIN_COLUMNS = ("source_domain", "edges", "dofollow", "first_seen", "last_seen")
 ANCHOR_COLUMNS = ("anchor", "edges", "refdomains")
+NEW_COLUMNS = (
+    "first_seen",
+    "source_url",
+    "target_url",
+    "anchor",
+    "link_type",
+    "nofollow",
+    "lost_reason",
+)
+LOST_COLUMNS = ("lost_at", "lost_reason", "source_url", "target_url", "anchor", "first_seen")
+PAGE_COLUMNS = ("target_url", "edges", "dofollow", "refdomains")
+
+DOMAIN_HELP = (
+    "watched domain: a registered domain (with all its subdomains, e.g. mysite.com) "
+    "or a host (that host and its subdomains, e.g. blog.mysite.com)"
+)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     from crawler.cli import output_options, store_options
 
-    backlinks = commands.add_parser(
+    backlinks = _command(
+        commands,
         "backlinks",
         help="pages that link to a domain",
         description=(
             "List the edges into DOMAIN: the pages that link to it, with anchor text, "
-            "rel and link type. DOMAIN is a registered domain (all its subdomains) or a "
-            "host (that host and its subdomains)."
+            "rel and link type, ordered by referring domain. Live links by default; "
+            "--lost shows those a recrawl no longer found, with the reason."
+        ),
+        examples=(
+            "linkwatch backlinks mysite.com --dofollow --limit 50",
+            "linkwatch backlinks blog.mysite.com --lost --format csv > lost.csv",
         ),
     )
-    backlinks.add_argument("domain", metavar="DOMAIN", help="watched domain, e.g. mysite.com")
     state = backlinks.add_mutually_exclusive_group()
     state.add_argument(
         "--live",
@@ -49,25 +71,103 @@ def register(commands: argparse._SubParsersAction) -> None:
     backlinks.add_argument("--dofollow", action="store_true", help="only links without nofollow")
     backlinks.set_defaults(run=run_backlinks, state="live")
 
-    refdomains = commands.add_parser(
+    refdomains = _command(
+        commands,
         "refdomains",
         help="domains that link to a domain, most edges first",
-        description="Referring domains of DOMAIN's live backlinks, with edge counts, most first.",
+        description=(
+            "Referring domains of DOMAIN's live backlinks: how many edges each has, "
+            "how many of them are followed (dofollow), and when they were first and "
+            "last seen. Most edges first."
+        ),
+        examples=("linkwatch refdomains mysite.com --limit 20",),
     )
-    refdomains.add_argument("domain", metavar="DOMAIN")
     refdomains.set_defaults(run=run_refdomains)
 
-    anchors = commands.add_parser(
+    anchors = _command(
+        commands,
         "anchors",
         help="anchor texts of a domain's backlinks, with counts",
-        description="Anchor texts of DOMAIN's live backlinks, most used first.",
+        description=(
+            "Anchor texts of DOMAIN's live backlinks, with the number of edges and of "
+            "referring domains using each; most used first. Image links have an empty "
+            "anchor (their alt text is in `backlinks --format json`)."
+        ),
+        examples=("linkwatch anchors mysite.com --format json | jq -r .anchor",),
     )
-    anchors.add_argument("domain", metavar="DOMAIN")
     anchors.set_defaults(run=run_anchors)
 
-    for sub in (backlinks, refdomains, anchors):
-        output_options(sub)
-        store_options(sub)
+    new = _command(
+        commands,
+        "new",
+        help="backlinks first seen on or after a date",
+        description=(
+            "Edges into DOMAIN first seen on or after --since, newest first. An edge "
+            "that appeared and was lost again since is listed too, with its "
+            "lost_reason."
+        ),
+        examples=("linkwatch new mysite.com --since 2026-11-01",),
+    )
+    new.add_argument(
+        "--since", metavar="DATE", required=True, help="first seen on or after DATE (YYYY-MM-DD)"
+    )
+    new.set_defaults(run=run_new)
+
+    lost = _command(
+        commands,
+        "lost",
+        help="backlinks lost on or after a date, with the reason",
+        description=(
+            "Edges into DOMAIN that a recrawl on or after --since no longer found, "
+            "latest first, with lost_reason: link_removed (the page no longer links), "
+            "page_gone (the page answers 4xx/5xx), redirected (the page now "
+            "redirects) or became_nofollow (still linked, but nofollow). An edge "
+            "that came back is live again and not listed."
+        ),
+        examples=("linkwatch lost mysite.com --since 2026-11-01 --format csv",),
+    )
+    lost.add_argument(
+        "--since", metavar="DATE", required=True, help="lost on or after DATE (YYYY-MM-DD)"
+    )
+    lost.set_defaults(run=run_lost)
+
+    pages = _command(
+        commands,
+        "pages",
+        help="a domain's pages by live backlinks and referring domains",
+        description=(
+            "The pages of DOMAIN that live backlinks point to, with the number of "
+            "edges (and followed ones) and of referring domains; most edges first, "
+            "then most referring domains."
+        ),
+        examples=("linkwatch pages mysite.com --limit 10",),
+    )
+    pages.set_defaults(run=run_pages)
+
+    for command in (backlinks, refdomains, anchors, new, lost, pages):
+        output_options(command)
+        store_options(command)
+
+
+def _command(
+    commands: argparse._SubParsersAction,
+    name: str,
+    *,
+    help: str,
+    description: str,
+    examples: tuple[str, ...],
+) -> argparse.ArgumentParser:
+    """A query command taking DOMAIN; register() adds output and store options last."""
+    command = commands.add_parser(
+        name,
+        help=help,
+        # Raw, so the examples keep their lines: the description is wrapped here.
+        description=textwrap.fill(description, width=79),
+        epilog="examples:\n" + "".join(f"  {example}\n" for example in examples),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    command.add_argument("domain", metavar="DOMAIN", help=DOMAIN_HELP)
+    return command
 
 
 def open_for_reading(args: argparse.Namespace) -> Store:
@@ -131,4 +231,29 @@ def run_anchors(args: argparse.Namespace) -> int:
     target = parse_target(args.domain)
     with open_for_reading(args) as store:
         write_rows(store.anchors(target, limit=args.limit), ANCHOR_COLUMNS, args.format)
+    return 0
+
+
+def run_new(args: argparse.Namespace) -> int:
+    target = parse_target(args.domain)
+    since = parse_date(args.since)
+    assert since is not None  # --since is required
+    with open_for_reading(args) as store:
+        write_rows(store.new(target, since, limit=args.limit), NEW_COLUMNS, args.format)
+    return 0
+
+
+def run_lost(args: argparse.Namespace) -> int:
+    target = parse_target(args.domain)
+    since = parse_date(args.since)
+    assert since is not None  # --since is required
+    with open_for_reading(args) as store:
+        write_rows(store.lost(target, since, limit=args.limit), LOST_COLUMNS, args.format)
+    return 0
+
+
+def run_pages(args: argparse.Namespace) -> int:
+    target = parse_target(args.domain)
+    with open_for_reading(args) as store:
+        write_rows(store.pages(target, limit=args.limit), PAGE_COLUMNS, args.format)
     return 0

@@ -261,6 +261,9 @@ class BacklinksSpider(scrapy.Spider):
             "domain": registered_domain(url_host(response.url)),
             "outlinks": outlinks,
             "edges": [],
+            # What this crawl watched: a recrawl watching fewer domains must not
+            # mark the page's edges into the others as lost.
+            "watch": list(self.watch.entries),
         }
 
     @staticmethod

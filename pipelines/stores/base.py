@@ -13,6 +13,11 @@ this one did not are marked lost, with a reason:
     became_nofollow  the link is still there, but nofollow now
 
 An edge that comes back (or becomes followed again) is restored: lost_at cleared.
+
+A page item may carry `watch`, the watch list of the crawl that fetched it:
+then only the page's edges into those domains can be lost, so a recrawl
+watching one domain leaves the page's edges into other domains as they were.
+Without it, every edge the page no longer has is lost.
 """
 
 from __future__ import annotations
@@ -20,12 +25,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
-from crawler.domains import clean_domain, registered_domain
+from crawler.domains import WatchList, clean_domain, registered_domain
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from crawler.items import Edge, PageItem
 
@@ -66,6 +72,21 @@ def lost_reason_for_status(status: int) -> str:
     return "link_removed"
 
 
+def can_lose(page: PageItem) -> Callable[[str], bool]:
+    """Whether this crawl of `page` decides about an edge into a target host:
+    any host, unless the page says which domains its crawl watched."""
+    watch = page.get("watch")
+    if watch is None:
+        return lambda host: True
+    watched = _watch_list(tuple(watch))
+    return lambda host: host in watched
+
+
+@lru_cache(maxsize=16)
+def _watch_list(entries: tuple[str, ...]) -> WatchList:
+    return WatchList(entries)  # one per crawl, not one per page
+
+
 def lost_state_of_present_edge(
     previous: Mapping[str, Any] | None, nofollow: bool, seen_at: str
 ) -> tuple[str | None, str | None]:
@@ -93,6 +114,7 @@ class Store(ABC):
     def close(self) -> None: ...
 
     # --- queries: each returns dicts, newest or largest first ------------------
+    # Dates in and out are ISO 8601 UTC strings ("2026-01-31T00:00:00Z").
 
     @abstractmethod
     def backlinks(
@@ -113,6 +135,33 @@ class Store(ABC):
     @abstractmethod
     def anchors(self, target: Target, *, limit: int | None = None) -> Iterator[dict[str, Any]]:
         """Anchor texts of live edges: edges, referring domains."""
+
+    @abstractmethod
+    def new(self, target: Target, since: str, *, limit: int | None = None) -> Iterator[Edge]:
+        """Edges into `target` first seen on or after `since`, newest first.
+
+        Live or lost since: an edge that came and went is still new (its
+        lost_at says it went). Ties in first_seen by source_url, target_url.
+        """
+
+    @abstractmethod
+    def lost(self, target: Target, since: str, *, limit: int | None = None) -> Iterator[Edge]:
+        """Edges into `target` lost on or after `since` and not back, latest loss first."""
+
+    @abstractmethod
+    def pages(self, target: Target, *, limit: int | None = None) -> Iterator[dict[str, Any]]:
+        """Pages of `target` that live edges point to: target_url, edges, dofollow,
+        refdomains; most edges first, then most referring domains."""
+
+    @abstractmethod
+    def linking_pages(
+        self, target: Target, *, limit: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Pages with an edge, live or lost, into `target`: url, last_crawled.
+
+        Least recently crawled first (a page never stored comes first, with
+        last_crawled None): the order a recrawl should fetch them in.
+        """
 
     def __enter__(self) -> Store:
         return self

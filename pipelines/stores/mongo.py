@@ -5,12 +5,20 @@ Collections:
     edges    one document per (source URL, target URL); _id is a digest of the pair,
              so a write is an idempotent upsert
     pages    one per crawled page; _id is its URL
-    domains  one per registered domain: pages crawled; for a watched domain,
-             its live backlinks and referring domains
+    domains  one per registered domain: pages crawled; for a target domain, its
+             live backlinks and referring domains, recounted after every batch
+             that touched one of its edges
 
 Writes come from the store pipeline's writer thread (never the reactor's): one
 unordered bulk_write of upserts per batch ($setOnInsert first_seen, $max
-last_seen, $set the rest). Uses only what both MongoDB 7 and FerretDB 1.24 run.
+last_seen, $set the rest; in pieces of FERRETDB_WRITE_CHUNK on FerretDB), then
+the recount of the touched target domains. Uses only what both MongoDB 7 and
+FerretDB 1.24 run; where FerretDB lacks an aggregation operator, its queries
+stream indexed finds and group here (see `server_grouping`).
+
+Every query filters on the leading keys of an index (EDGE_INDEXES says which
+query uses which). MongoDB uses them; FerretDB 1.24 on SQLite pushes no filter
+but an `_id` equality down to SQLite and scans, whatever the indexes.
 """
 
 from __future__ import annotations
@@ -28,12 +36,13 @@ from pipelines.stores.base import (
     Store,
     StoreError,
     Target,
+    can_lose,
     lost_reason_for_status,
     lost_state_of_present_edge,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
 
     from crawler.items import Edge, PageItem
     from pipelines.stores.base import State
@@ -41,7 +50,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 EDGE_INDEXES = [
-    # backlinks of a domain, live or lost, in the order the CLI prints them
+    # backlinks of a domain in the order the CLI prints them (live: lost_at null);
+    # refdomains, anchors and pages (live); lost (lost_at range); recrawl (any
+    # state); the domains recount (live)
     IndexModel(
         [
             ("target_domain", ASCENDING),
@@ -52,10 +63,27 @@ EDGE_INDEXES = [
         ],
         name="by_target",
     ),
+    # new edges of a domain, newest first: the order `linkwatch new` prints them
+    IndexModel(
+        [
+            ("target_domain", ASCENDING),
+            ("first_seen", DESCENDING),
+            ("source_url", ASCENDING),
+            ("target_url", ASCENDING),
+        ],
+        name="new_by_target",
+    ),
     # a page's edges, when the page is crawled again
     IndexModel([("source_url", ASCENDING)], name="by_source"),
 ]
+# pages of a seed domain, most recently crawled first (no CLI query yet; recrawl
+# looks pages up by _id)
 PAGE_INDEXES = [IndexModel([("domain", ASCENDING), ("fetched_at", DESCENDING)], name="by_domain")]
+# `$in` lists of _ids per query when pages are looked up by URL
+LOOKUP_CHUNK = 1000
+# Updates per command on FerretDB (see MongoStore._write_chunks); well below its
+# pool of 100 SQLite connections, so a few writers at once stay below it too.
+FERRETDB_WRITE_CHUNK = 25
 
 TRANSIENT_ERRORS = (
     mongo_errors.AutoReconnect,
@@ -84,7 +112,10 @@ def to_iso(moment: datetime | None) -> str | None:
 
 
 class MongoStore(Store):
-    """Pages, edges and domains in a MongoDB database."""
+    """Pages, edges and domains in a MongoDB database.
+
+    `event_listeners` go to pymongo (tests record the commands a query sends).
+    """
 
     def __init__(
         self,
@@ -93,17 +124,23 @@ class MongoStore(Store):
         *,
         readonly: bool = False,
         timeout_ms: int = 10_000,
+        event_listeners: Sequence[Any] = (),
     ) -> None:
         try:
             self.client: pymongo.MongoClient = pymongo.MongoClient(
-                uri, tz_aware=True, serverSelectionTimeoutMS=timeout_ms, appname="linkwatch"
+                uri,
+                tz_aware=True,
+                serverSelectionTimeoutMS=timeout_ms,
+                appname="linkwatch",
+                event_listeners=list(event_listeners),
             )
             self.db = self.client[database]
-            self.edges = self.db["edges"]
-            self.pages = self.db["pages"]
-            self.domains = self.db["domains"]
+            self.edge_collection = self.db["edges"]
+            self.page_collection = self.db["pages"]
+            self.domain_collection = self.db["domains"]
             build = self.client.admin.command("buildInfo")
-            self.server_grouping = "ferretdbVersion" not in build
+            self.ferretdb = "ferretdbVersion" in build
+            self.server_grouping = not self.ferretdb
             if not readonly:
                 self.create_indexes()
         except mongo_errors.ConfigurationError as exc:
@@ -112,9 +149,29 @@ class MongoStore(Store):
             raise _store_error(exc) from exc
 
     def create_indexes(self) -> None:
-        """Idempotent: an existing index with the same definition is kept."""
-        self.edges.create_indexes(EDGE_INDEXES)
-        self.pages.create_indexes(PAGE_INDEXES)
+        """Create the indexes a collection lacks; idempotent, so every start runs it.
+
+        One index per createIndexes command, and only missing ones: FerretDB
+        1.24 drops the connection when one command lists several indexes with
+        different numbers of keys that exist already.
+        """
+        for collection, models in (
+            (self.edge_collection, EDGE_INDEXES),
+            (self.page_collection, PAGE_INDEXES),
+        ):
+            existing = {
+                index["name"]: _key_spec(index["key"]) for index in collection.list_indexes()
+            }
+            for model in models:
+                name, keys = model.document["name"], _key_spec(model.document["key"])
+                if name not in existing:
+                    collection.create_indexes([model])
+                elif existing[name] != keys:
+                    raise StoreError(
+                        f"MongoDB: index {collection.name}.{name} has keys {existing[name]}, "
+                        f"this linkwatch needs {keys}: drop the index and start again",
+                        transient=False,
+                    )
 
     def close(self) -> None:
         self.client.close()
@@ -133,12 +190,13 @@ class MongoStore(Store):
         urls = [page["url"] for page in pages]
         previous: dict[str, dict[str, Any]] = {
             doc["_id"]: doc
-            for doc in self.edges.find(
+            for doc in self.edge_collection.find(
                 {"source_url": {"$in": urls}},
                 {
                     "target_url": 1,
                     "source_url": 1,
                     "target_domain": 1,
+                    "target_host": 1,
                     "nofollow": 1,
                     "lost_at": 1,
                     "lost_reason": 1,
@@ -161,8 +219,13 @@ class MongoStore(Store):
                 touched.add(edge["target_domain"])
                 edge_ops.append(self._upsert_edge(key, edge, previous.get(key), seen_at))
             reason = lost_reason_for_status(page["status"])
+            judged = can_lose(page)
             for doc in by_source.get(page["url"], ()):
-                if doc["_id"] not in present and doc.get("lost_at") is None:
+                if (
+                    doc["_id"] not in present
+                    and doc.get("lost_at") is None
+                    and judged(doc.get("target_host", ""))
+                ):
                     touched.add(doc.get("target_domain", ""))
                     edge_ops.append(
                         UpdateOne(
@@ -187,10 +250,22 @@ class MongoStore(Store):
                     upsert=True,
                 )
             )
-        if edge_ops:
-            self.edges.bulk_write(edge_ops, ordered=False)
-        result = self.pages.bulk_write(page_ops, ordered=False)
-        self._count_pages(pages, result.upserted_ids)
+        for _, chunk in self._write_chunks(edge_ops):
+            self.edge_collection.bulk_write(chunk, ordered=False)
+        for start, chunk in self._write_chunks(page_ops):
+            result = self.page_collection.bulk_write(chunk, ordered=False)
+            self._count_pages(pages[start : start + len(chunk)], result.upserted_ids)
+        self._count_links(touched - {""})
+
+    def _write_chunks(self, ops: list[UpdateOne]) -> list[tuple[int, list[UpdateOne]]]:
+        """The ops of a bulk write, in one piece or, on FerretDB, in small ones.
+
+        FerretDB 1.24 on SQLite holds one pooled SQLite connection per document
+        an update command matches until the command ends: an update of 100
+        existing documents exhausts its pool and hangs the server.
+        """
+        size = FERRETDB_WRITE_CHUNK if self.ferretdb else max(1, len(ops))
+        return [(start, ops[start : start + size]) for start in range(0, len(ops), size)]
 
     @staticmethod
     def _upsert_edge(
@@ -234,14 +309,51 @@ class MongoStore(Store):
         for index in upserted:
             domain = pages[index]["domain"]
             new_per_domain[domain] = new_per_domain.get(domain, 0) + 1
-        if new_per_domain:
-            self.domains.bulk_write(
-                [
-                    UpdateOne({"_id": domain}, {"$inc": {"pages_crawled": count}}, upsert=True)
-                    for domain, count in new_per_domain.items()
-                ],
-                ordered=False,
+        ops = [
+            UpdateOne({"_id": domain}, {"$inc": {"pages_crawled": count}}, upsert=True)
+            for domain, count in new_per_domain.items()
+        ]
+        for _, chunk in self._write_chunks(ops):
+            self.domain_collection.bulk_write(chunk, ordered=False)
+
+    def _count_links(self, domains: set[str]) -> None:
+        """domains.backlinks (live edges) and .refdomains (their distinct source
+        domains) of each target domain, counted again from the edges.
+
+        A recount rather than $inc deltas: deltas would need the before and after
+        state of every (target, source domain) pair and race with other writers;
+        a recount is right whatever ran before it. Both queries are ones FerretDB
+        counts correctly (a single $group, then $count).
+        """
+        ops = []
+        for domain in sorted(domains):
+            live = {"target_domain": domain, "lost_at": None}
+            backlinks = self.edge_collection.count_documents(live)
+            counted = list(
+                self.edge_collection.aggregate(
+                    [
+                        {"$match": live},
+                        {"$group": {"_id": "$source_domain"}},
+                        {"$count": "refdomains"},
+                    ]
+                )
             )
+            refdomains = counted[0]["refdomains"] if counted else 0
+            ops.append(
+                UpdateOne(
+                    {"_id": domain},
+                    {
+                        "$set": {
+                            "backlinks": backlinks,
+                            "refdomains": refdomains,
+                            "counted_at": datetime.now(UTC),
+                        }
+                    },
+                    upsert=True,
+                )
+            )
+        for _, chunk in self._write_chunks(ops):
+            self.domain_collection.bulk_write(chunk, ordered=False)
 
     # --- queries -------------------------------------------------------------------
 
@@ -273,9 +385,32 @@ class MongoStore(Store):
             query["first_seen"] = {"$gte": to_datetime(since)}
         if dofollow:
             query["nofollow"] = False
-        cursor = self.edges.find(query, {"_id": 0, "dofollow": 0}).sort(
-            [("source_domain", ASCENDING), ("source_url", ASCENDING), ("target_url", ASCENDING)]
+        return self._edges(
+            query,
+            [("source_domain", ASCENDING), ("source_url", ASCENDING), ("target_url", ASCENDING)],
+            limit,
         )
+
+    def new(self, target: Target, since: str, *, limit: int | None = None) -> Iterator[Edge]:
+        query = {**self._target_filter(target), "first_seen": {"$gte": to_datetime(since)}}
+        return self._edges(
+            query,
+            [("first_seen", DESCENDING), ("source_url", ASCENDING), ("target_url", ASCENDING)],
+            limit,
+        )
+
+    def lost(self, target: Target, since: str, *, limit: int | None = None) -> Iterator[Edge]:
+        query = {**self._target_filter(target), "lost_at": {"$gte": to_datetime(since)}}
+        return self._edges(
+            query,
+            [("lost_at", DESCENDING), ("source_url", ASCENDING), ("target_url", ASCENDING)],
+            limit,
+        )
+
+    def _edges(
+        self, query: dict[str, Any], sort: list[tuple[str, int]], limit: int | None
+    ) -> Iterator[Edge]:
+        cursor = self.edge_collection.find(query, {"_id": 0, "dofollow": 0}).sort(sort)
         if limit:
             cursor = cursor.limit(limit)
         try:
@@ -382,17 +517,104 @@ class MongoStore(Store):
         for anchor, (edges, domains) in ordered[:limit] if limit else ordered:
             yield {"anchor": anchor, "edges": edges, "refdomains": len(domains)}
 
+    def pages(self, target: Target, *, limit: int | None = None) -> Iterator[dict[str, Any]]:
+        match = {**self._target_filter(target), "lost_at": None}
+        if self.server_grouping:
+            pipeline: list[dict[str, Any]] = [
+                {"$match": match},
+                {
+                    "$group": {
+                        "_id": {"url": "$target_url", "domain": "$source_domain"},
+                        "edges": {"$sum": 1},
+                        "dofollow": {"$sum": "$dofollow"},
+                    }
+                },
+                {
+                    "$group": {
+                        "_id": "$_id.url",
+                        "edges": {"$sum": "$edges"},
+                        "dofollow": {"$sum": "$dofollow"},
+                        "refdomains": {"$sum": 1},
+                    }
+                },
+                {"$sort": {"edges": -1, "refdomains": -1, "_id": 1}},
+            ]
+            if limit:
+                pipeline.append({"$limit": limit})
+            for doc in self._aggregate(pipeline):
+                yield {
+                    "target_url": doc["_id"],
+                    "edges": doc["edges"],
+                    "dofollow": doc["dofollow"],
+                    "refdomains": doc["refdomains"],
+                }
+            return
+        rows: dict[str, dict[str, Any]] = {}
+        domains: dict[str, set[str]] = {}
+        projection = {"_id": 0, "target_url": 1, "source_domain": 1, "dofollow": 1}
+        for doc in self._find(match, projection):
+            url = doc["target_url"]
+            row = rows.get(url)
+            if row is None:
+                row = rows[url] = {"target_url": url, "edges": 0, "dofollow": 0, "refdomains": 0}
+                domains[url] = set()
+            row["edges"] += 1
+            row["dofollow"] += doc.get("dofollow", 0)
+            domains[url].add(doc["source_domain"])
+        for url, row in rows.items():
+            row["refdomains"] = len(domains[url])
+        ordered = sorted(
+            rows.values(), key=lambda r: (-r["edges"], -r["refdomains"], r["target_url"])
+        )
+        yield from ordered[:limit] if limit else ordered
+
+    def linking_pages(
+        self, target: Target, *, limit: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        # Two indexed queries instead of a $lookup (FerretDB has none): the
+        # linking URLs from the edges, then their last crawl from the pages.
+        urls = list(
+            dict.fromkeys(
+                doc["source_url"]
+                for doc in self._find(self._target_filter(target), {"_id": 0, "source_url": 1})
+            )
+        )
+        crawled: dict[str, datetime] = {}
+        for chunk in _chunks(urls, LOOKUP_CHUNK):
+            try:
+                for doc in self.page_collection.find({"_id": {"$in": chunk}}, {"fetched_at": 1}):
+                    crawled[doc["_id"]] = doc["fetched_at"]
+            except mongo_errors.PyMongoError as exc:
+                raise _store_error(exc) from exc
+        # A page never stored (its edges written, the batch's pages not) first.
+        urls.sort(key=lambda url: (url in crawled, crawled.get(url, EPOCH), url))
+        for url in urls[:limit] if limit else urls:
+            yield {"url": url, "last_crawled": to_iso(crawled.get(url))}
+
     def _find(self, match: dict[str, Any], projection: dict[str, int]) -> Iterator[dict]:
         try:
-            yield from self.edges.find(match, projection)
+            yield from self.edge_collection.find(match, projection)
         except mongo_errors.PyMongoError as exc:
             raise _store_error(exc) from exc
 
     def _aggregate(self, pipeline: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         try:
-            yield from self.edges.aggregate(pipeline)
+            yield from self.edge_collection.aggregate(pipeline)
         except mongo_errors.PyMongoError as exc:
             raise _store_error(exc) from exc
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _key_spec(key: Mapping[str, Any]) -> list[tuple[str, int]]:
+    """An index key as comparable pairs (servers answer 1, 1.0 or Int64(1))."""
+    return [(field, int(direction)) for field, direction in key.items()]
+
+
+def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def _regex_escape(text: str) -> str:

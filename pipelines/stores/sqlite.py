@@ -4,8 +4,10 @@ WAL mode lets `linkwatch` queries read while a crawl writes. A batch of pages
 is one transaction. Indexes serve every query the CLI makes:
 
     edges(source_url, target_url)        unique: the edge identity, upserts
-    edges(target_domain, lost_at, ...)   backlinks / refdomains / anchors of a domain
-    pages(url)                           primary key
+    edges(target_domain, lost_at, ...)   backlinks, refdomains, anchors, pages, lost,
+                                         recrawl of a domain
+    edges(target_domain, first_seen)     new edges of a domain
+    pages(url)                           primary key: last crawl of a linking page
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pipelines.stores.base import (
     Store,
     StoreError,
     Target,
+    can_lose,
     lost_reason_for_status,
     lost_state_of_present_edge,
 )
@@ -53,6 +56,7 @@ CREATE TABLE IF NOT EXISTS edges (
 CREATE UNIQUE INDEX IF NOT EXISTS edges_identity ON edges (source_url, target_url);
 CREATE INDEX IF NOT EXISTS edges_by_target
     ON edges (target_domain, lost_at, source_domain, first_seen);
+CREATE INDEX IF NOT EXISTS edges_new_by_target ON edges (target_domain, first_seen);
 CREATE TABLE IF NOT EXISTS pages (
     url         TEXT PRIMARY KEY,
     domain      TEXT NOT NULL,
@@ -154,17 +158,18 @@ class SQLiteStore(Store):
         previous = {
             row["target_url"]: dict(row)
             for row in self.db.execute(
-                "SELECT id, target_url, nofollow, lost_at, lost_reason FROM edges "
+                "SELECT id, target_url, target_host, nofollow, lost_at, lost_reason FROM edges "
                 "WHERE source_url = ?",
                 (page["url"],),
             )
         }
         present = {edge["target_url"] for edge in edges}
         reason = lost_reason_for_status(page["status"])
+        judged = can_lose(page)
         gone = [
             (seen_at, reason, row["id"])
             for target, row in previous.items()
-            if target not in present and row["lost_at"] is None
+            if target not in present and row["lost_at"] is None and judged(row["target_host"])
         ]
         if gone:
             self.db.executemany("UPDATE edges SET lost_at = ?, lost_reason = ? WHERE id = ?", gone)
@@ -228,6 +233,25 @@ class SQLiteStore(Store):
             f"SELECT {EDGE_COLUMNS} FROM edges WHERE {where} "
             "ORDER BY source_domain, source_url, target_url"
         )
+        return self._edges(sql, params, limit)
+
+    def new(self, target: Target, since: str, *, limit: int | None = None) -> Iterator[Edge]:
+        where, params = self._target_clause(target)
+        sql = (
+            f"SELECT {EDGE_COLUMNS} FROM edges WHERE {where} AND first_seen >= ? "
+            "ORDER BY first_seen DESC, source_url, target_url"
+        )
+        return self._edges(sql, [*params, since], limit)
+
+    def lost(self, target: Target, since: str, *, limit: int | None = None) -> Iterator[Edge]:
+        where, params = self._target_clause(target)
+        sql = (
+            f"SELECT {EDGE_COLUMNS} FROM edges WHERE {where} AND lost_at >= ? "
+            "ORDER BY lost_at DESC, source_url, target_url"
+        )
+        return self._edges(sql, [*params, since], limit)
+
+    def _edges(self, sql: str, params: list[Any], limit: int | None) -> Iterator[Edge]:
         if limit:
             sql += f" LIMIT {int(limit)}"
         for row in self._query(sql, params):
@@ -255,6 +279,35 @@ class SQLiteStore(Store):
             "SELECT anchor, COUNT(*) AS edges, COUNT(DISTINCT source_domain) AS refdomains "
             f"FROM edges WHERE {where} AND lost_at IS NULL "
             "GROUP BY anchor ORDER BY edges DESC, anchor"
+        )
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        for row in self._query(sql, params):
+            yield dict(row)
+
+    def pages(self, target: Target, *, limit: int | None = None) -> Iterator[dict[str, Any]]:
+        where, params = self._target_clause(target)
+        sql = (
+            "SELECT target_url, COUNT(*) AS edges, SUM(nofollow = 0) AS dofollow, "
+            "COUNT(DISTINCT source_domain) AS refdomains "
+            f"FROM edges WHERE {where} AND lost_at IS NULL "
+            "GROUP BY target_url ORDER BY edges DESC, refdomains DESC, target_url"
+        )
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        for row in self._query(sql, params):
+            yield dict(row)
+
+    def linking_pages(
+        self, target: Target, *, limit: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        where, params = self._target_clause(target)
+        # NULL (a page never stored) sorts first: it is the most overdue.
+        sql = (
+            "SELECT linking.url, pages.fetched_at AS last_crawled "
+            f"FROM (SELECT DISTINCT source_url AS url FROM edges WHERE {where}) AS linking "
+            "LEFT JOIN pages ON pages.url = linking.url "
+            "ORDER BY last_crawled, linking.url"
         )
         if limit:
             sql += f" LIMIT {int(limit)}"
