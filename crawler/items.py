@@ -13,7 +13,10 @@ Page item::
     title          str   <title> text, whitespace collapsed ("" if none)
     fetched_at     str   ISO 8601 UTC, e.g. "2026-11-24T02:05:03Z"
     domain         str   registered domain of the page's host
-    outlinks       int   number of distinct outbound link targets on the page
+    outlinks       int   number of distinct link targets on the page
+    domain_links   dict  registered domain -> links from this page to it (other
+                         domains only): the domain graph, for authority ranking
+    watch          list  the watch list of the crawl that fetched the page
     edges          list  edge dicts, below
 
 Edge (what ``linkwatch backlinks --format json`` prints, one per line)::

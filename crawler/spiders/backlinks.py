@@ -202,14 +202,21 @@ class BacklinksSpider(scrapy.Spider):
         self.crawl_domains.add(item["domain"])
         edges = item["edges"]
         follow = depth < self.max_depth
+        source_domain = item["domain"]
+        # The domain graph: links from this page to each other registered domain.
+        domain_links: dict[str, int] = {}
         for link in page.links:
             host = url_host(link.url)
+            target_domain = registered_domain(host)
+            if target_domain != source_domain:
+                domain_links[target_domain] = domain_links.get(target_domain, 0) + 1
             if self.watch.match(host) is not None:
                 edges.append(self.edge(item, link, host))
-            if follow and self.is_internal(host) and link.url not in self.requested:
+            if follow and target_domain in self.crawl_domains and link.url not in self.requested:
                 request = self.follow_request(link.url, depth + 1)
                 if request is not None:
                     yield request
+        item["domain_links"] = domain_links
         self.stats.inc_value("linkwatch/edges_found", len(edges))
         yield item
 
@@ -261,6 +268,7 @@ class BacklinksSpider(scrapy.Spider):
             "domain": registered_domain(url_host(response.url)),
             "outlinks": outlinks,
             "edges": [],
+            "domain_links": {},
             # What this crawl watched: a recrawl watching fewer domains must not
             # mark the page's edges into the others as lost.
             "watch": list(self.watch.entries),
