@@ -8,6 +8,8 @@ read once, at import; `-s NAME=VALUE` on the command line overrides any of them.
 
 import os
 
+from crawler import urls as _urls  # lower-case: not a setting
+
 BOT_NAME = "linkwatch"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
@@ -30,22 +32,9 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 LINKWATCH_DEPTH = 3
 # Pages fetched per seed registered domain (spider argument `max_pages_per_domain`).
 LINKWATCH_MAX_PAGES_PER_DOMAIN = 10_000
-# Query parameters removed from every URL; a trailing * matches a prefix.
-LINKWATCH_STRIP_PARAMS = [
-    "utm_*",
-    "gclid",
-    "dclid",
-    "gbraid",
-    "wbraid",
-    "fbclid",
-    "msclkid",
-    "yclid",
-    "mc_cid",
-    "mc_eid",
-    "igshid",
-    "_hsenc",
-    "_hsmi",
-]
+# Query parameters removed from every URL (utm_*, gclid, fbclid, ...: the list in
+# crawler/urls.py); a trailing * matches a prefix.
+LINKWATCH_STRIP_PARAMS = list(_urls.DEFAULT_STRIP_PARAMS)
 # URLs longer than this (in canonical form) are neither followed nor stored.
 LINKWATCH_MAX_URL_LENGTH = 2048
 # Contact URL put in the user agent, so site owners can reach the operator.

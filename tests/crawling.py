@@ -11,22 +11,12 @@ from pathlib import Path
 
 import orjson
 
+from crawler.items import EDGE_FIELDS
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # The fields a crawl decides (first_seen/last_seen are the store's clock).
-COMPARED_FIELDS = (
-    "source_url",
-    "target_url",
-    "source_domain",
-    "target_domain",
-    "anchor",
-    "alt",
-    "rel",
-    "nofollow",
-    "link_type",
-    "source_title",
-    "source_status",
-)
+COMPARED_FIELDS = tuple(f for f in EDGE_FIELDS if f not in ("first_seen", "last_seen"))
 
 # Fast, quiet and allowed to reach the fixture web on 127.0.0.1.
 TEST_SETTINGS = {
