@@ -10,10 +10,13 @@ rate p0·tightening^i; when the newest layer is full a larger one is added, so
 the overall rate stays below p0 / (1 - tightening) however far the crawl
 outgrows its planned size. We set p0 = p·(1 - tightening) so that bound is p.
 
-Layer i is stored in chunks ``<prefix>:<i>:<c>`` of 2^31 bits (256 MB), since a
-Redis string holds at most 512 MB by default; the parameters are in
-``<prefix>:meta`` (a HASH, written once: a running crawl keeps the sizes it
-started with).
+Layer i is stored in chunks ``<prefix>:<i>:<c>`` of just under 1 MiB, each
+created at its final size when the layer is added: a string that SETBIT grows
+gets up to 1 MB of slack from Redis' greedy preallocation, and the allocator
+rounds large blocks up, so at 1e-6 the set would cost 5.2 bytes a URL instead of
+3.8. (Chunks also keep every key far below Redis' 512 MB string limit.) The
+parameters are in ``<prefix>:meta`` (a HASH, written once: a running crawl keeps
+the sizes it started with).
 
 Positions come from double hashing, g_j(x) = h1 + j·h2 mod m, with h1 and h2 two
 46-bit parts of a BLAKE2b digest of the canonical URL; computed inside Lua,
@@ -40,7 +43,9 @@ def layer_size(capacity: float, error_rate: float) -> tuple[int, int]:
 
 
 HASH_BITS = 46
-CHUNK_BITS = 2**31
+# 1 MiB less room for Redis' string header, so a chunk is one 1 MiB allocation.
+CHUNK_BYTES = 2**20 - 64
+CHUNK_BITS = CHUNK_BYTES * 8
 
 
 def url_hashes(url: str) -> tuple[int, int]:
@@ -55,6 +60,12 @@ def chunk_keys(prefix: str, layer: int, bits: int) -> list[str]:
     return [f"{prefix}:{layer}:{c}" for c in range((bits + CHUNK_BITS - 1) // CHUNK_BITS)]
 
 
+def chunk_sizes(bits: int) -> list[int]:
+    """Bytes of each chunk of a layer of `bits` bits."""
+    total = (bits + 7) // 8
+    return [min(CHUNK_BYTES, total - start) for start in range(0, total, CHUNK_BYTES)]
+
+
 # Lua, shared by the queue scripts (queue.py): returns 1 if the URL was new (and
 # is now recorded), 0 if it was (probably) seen before.
 BLOOM_LUA = """
@@ -66,11 +77,23 @@ local function bloom_layer(cap0, err0, growth, tightening, i)
   return n, bits, k
 end
 
-local CHUNK = 2147483648
+local CHUNK = 8388096
 
 local function bloom_bit(key, offset)
   local chunk = math.floor(offset / CHUNK)
   return key .. ':' .. chunk, offset - chunk * CHUNK
+end
+
+-- a layer's chunks, zeroed, at their final size (see the module docstring)
+local function bloom_create(prefix, layer, bits)
+  local total = math.ceil(bits / 8)
+  local chunk_bytes = CHUNK / 8
+  local c = 0
+  while c * chunk_bytes < total do
+    local size = math.min(chunk_bytes, total - c * chunk_bytes)
+    redis.call('SET', prefix .. ':' .. layer .. ':' .. c, string.rep('\0', size), 'NX')
+    c = c + 1
+  end
 end
 
 local function bloom_add(prefix, h1, h2)
@@ -97,6 +120,8 @@ local function bloom_add(prefix, h1, h2)
   if tonumber(redis.call('HGET', meta, 'n:' .. last) or '0') >= n then
     last = layers
     redis.call('HSET', meta, 'layers', layers + 1)
+    local _, new_bits = bloom_layer(cap0, err0, growth, tightening, last)
+    bloom_create(prefix, last, new_bits)
   end
   local _, bits, k = bloom_layer(cap0, err0, growth, tightening, last)
   local key = prefix .. ':' .. last
@@ -150,11 +175,21 @@ class ScalableBloomFilter:
         self.ensure_meta()
 
     def ensure_meta(self) -> None:
-        """Write the sizes once; a filter already in Redis keeps its own."""
+        """Write the sizes and create the first layer, once; a filter already in
+        Redis keeps its own."""
         with self.client.pipeline() as pipe:
             for field, value in self.params.items():
                 pipe.hsetnx(self.meta_key, field, repr(value))
             pipe.execute()
+        if int(self.client.hget(self.meta_key, "layers") or 1) == 1:
+            capacity = float(self.client.hget(self.meta_key, "capacity"))
+            error = float(self.client.hget(self.meta_key, "error"))
+            bits, _ = layer_size(capacity, error)
+            keys = chunk_keys(self.prefix, 0, bits)
+            with self.client.pipeline() as pipe:
+                for key, size in zip(keys, chunk_sizes(bits), strict=True):
+                    pipe.set(key, b"\0" * size, nx=True)
+                pipe.execute()
 
     def add(self, url: str) -> bool:
         """Record `url`; True if it was not seen before."""
