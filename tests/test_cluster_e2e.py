@@ -108,6 +108,27 @@ class Cluster:
                 worker.kill()
 
 
+def kill_holding_leases(worker, client, timeout=30):
+    """SIGKILL `worker` at a moment it holds leases; returns how many.
+
+    The worker is frozen (SIGSTOP) while its leases are counted, so none can be
+    acknowledged between the count and the kill."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        worker.send_signal(signal.SIGSTOP)
+        held = sum(
+            1
+            for key in client.scan_iter(match=f"{PREFIX}:lease:*")
+            if (client.hget(key, "worker") or b"").endswith(f":{worker.pid}".encode())
+        )
+        if held:
+            worker.send_signal(signal.SIGKILL)
+            return held
+        worker.send_signal(signal.SIGCONT)
+        time.sleep(0.05)
+    raise AssertionError("the worker never held a lease")
+
+
 def page_fetches(entries):
     """Canonical page URL -> times fetched (robots.txt excluded: each worker reads it)."""
     return collections.Counter(e["url"] for e in entries if not e["path"].endswith("/robots.txt"))
@@ -165,7 +186,7 @@ def test_a_killed_worker_loses_nothing(web, own_redis, cluster_factory):
         cluster.seed()
         cluster.start(3)
         cluster.wait_for_pages(25)
-        cluster.workers[0].send_signal(signal.SIGKILL)
+        held = kill_holding_leases(cluster.workers[0], own_redis.client())
         codes = cluster.wait()
         fetched = fixture.access_log_entries()
     assert codes[0] == -signal.SIGKILL and codes[1:] == [0, 0]
@@ -175,6 +196,7 @@ def test_a_killed_worker_loses_nothing(web, own_redis, cluster_factory):
     twice = [url for url, n in page_fetches(fetched).items() if n > 1]
     hosts = {e["host"] for e in fetched}
     assert len(twice) <= len(hosts), twice
+    assert held >= 1
     assert "requeued" in cluster.log(1) + cluster.log(2)
 
 

@@ -39,7 +39,7 @@ import redis
 from scrapy import signals
 from scrapy.utils.request import request_from_dict
 from scrapy_redis.scheduler import Scheduler as ScrapyRedisScheduler
-from twisted.internet import task
+from twisted.internet import reactor, task
 
 from crawler.domains import registered_domain
 from crawler.frontier import serializer
@@ -130,6 +130,8 @@ class FrontierScheduler(ScrapyRedisScheduler):
         self.last_extend = 0.0
         self.wakeup = asyncio.Event()
         self.scope_version = -1
+        self.to_push: list[tuple[bool, str, bytes, str]] = []
+        self.push_scheduled = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> FrontierScheduler:
@@ -193,6 +195,7 @@ class FrontierScheduler(ScrapyRedisScheduler):
         # Leases never finished here go back now, so nobody waits for them to expire.
         unfinished = [r.meta[LEASE_META] for r in self.local] + sorted(self.open_leases)
         self.local.clear()
+        self.flush_pushes()
         with contextlib.suppress(redis.RedisError):
             self._replay_backlog()
         self._redis("give back", lambda: self.queue.give_back(unfinished))
@@ -222,18 +225,26 @@ class FrontierScheduler(ScrapyRedisScheduler):
         except (RejectedURL, ValueError) as exc:
             logger.warning("not queued: %s (%s)", url, exc)
             return False
-        if self.backlog:
-            self.backlog.append(("queue", lambda: self.queue.enqueue([entry])))
-            return True
-        try:
-            [new] = self.queue.enqueue([entry])
-        except redis.RedisError as exc:
-            self._outage(exc)
-            self.backlog.append(("queue", lambda: self.queue.enqueue([entry])))
-            return True
+        # Links found by one callback go to Redis together, in one Lua call.
+        self.to_push.append(entry)
+        if not self.push_scheduled:
+            self.push_scheduled = True
+            reactor.callLater(0, self.flush_pushes)
+        return True
+
+    def flush_pushes(self) -> None:
+        """Send the requests collected since the last flush. Runs before any
+        release or ack, so a lease is never acknowledged ahead of its links."""
+        self.push_scheduled = False
+        if not self.to_push:
+            return
+        entries, self.to_push = self.to_push, []
+        self._redis("queue", lambda: self._push(entries))
+
+    def _push(self, entries: list[tuple[bool, str, bytes, str]]) -> None:
+        new = sum(self.queue.enqueue(entries))
         if new:
-            self.stats.inc_value("scheduler/enqueued/redis")
-        return new
+            self.stats.inc_value("scheduler/enqueued/redis", new)
 
     def next_request(self) -> Request | None:
         if not self.local:
@@ -332,6 +343,7 @@ class FrontierScheduler(ScrapyRedisScheduler):
         """The download of a leased request is over: free its host slot."""
         token = request.meta.get(LEASE_META)
         if token is not None:
+            self.flush_pushes()
             self._redis("release", lambda: self.queue.release(token))
             self.wakeup.set()
 
@@ -341,6 +353,7 @@ class FrontierScheduler(ScrapyRedisScheduler):
         if token is None or token not in self.open_leases:
             return
         self.open_leases.discard(token)
+        self.flush_pushes()
         self._redis("ack", lambda: self.queue.ack([token]))
         self.wakeup.set()
 
