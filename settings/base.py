@@ -106,6 +106,17 @@ DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 
 # --- Components a backlink crawl does not need -----------------------------------
+# Each runs on every request. The spider already keeps to the seed domains,
+# counts depth and bounds URL length; nothing here needs HTTP auth or copies meta.
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
+}
+SPIDER_MIDDLEWARES = {
+    "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
+    "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+    "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
+}
 COOKIES_ENABLED = False
 REFERER_ENABLED = False
 RETRY_TIMES = 2

@@ -11,10 +11,12 @@ SCHEDULER = "crawler.frontier.scheduler.FrontierScheduler"
 SCHEDULER_SERIALIZER = "crawler.frontier.serializer"
 SCHEDULER_PERSIST = True
 
-DOWNLOADER_MIDDLEWARES = {
+# Components added to the embedded profile's (by the spider's update_settings,
+# since a dict setting here would replace the embedded one wholesale):
+CLUSTER_DOWNLOADER_MIDDLEWARES = {
     # Outermost: sees the final outcome of a download, after retries.
     "crawler.frontier.leases.LeaseDownloaderMiddleware": 1,
 }
-SPIDER_MIDDLEWARES = {
+CLUSTER_SPIDER_MIDDLEWARES = {
     "crawler.frontier.leases.LeaseSpiderMiddleware": 1,
 }

@@ -5,3 +5,7 @@ default profile (scrapy.cfg); REDIS_URL switches a crawl to settings/cluster.py.
 """
 
 from settings.base import *  # noqa: F403
+
+# The spider never requests a URL twice (its own seen-set, ahead of building a
+# Request), so Scrapy's fingerprinting dupefilter would only cost time.
+DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"

@@ -179,13 +179,13 @@ def test_three_workers_store_the_ground_truth_and_fetch_no_page_twice(
 
 def test_a_killed_worker_loses_nothing(web, own_redis, cluster_factory):
     # Slow pages, so the crawl is surely mid-way when a worker is killed.
-    with FixtureServer(web, delay=0.08) as fixture:
+    with FixtureServer(web, delay=0.25) as fixture:
         cluster = cluster_factory(
             own_redis.url, fixture.proxy_url, {"LINKWATCH_LEASE_SECONDS": "3"}
         )
         cluster.seed()
         cluster.start(3)
-        cluster.wait_for_pages(25)
+        cluster.wait_for_pages(10)
         held = kill_holding_leases(cluster.workers[0], own_redis.client())
         codes = cluster.wait()
         fetched = fixture.access_log_entries()

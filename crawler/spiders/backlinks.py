@@ -54,8 +54,13 @@ class BacklinksSpider(scrapy.Spider):
     def update_settings(cls, settings: BaseSettings) -> None:
         super().update_settings(settings)
         if settings.get("REDIS_URL"):
-            # Same priority as the project settings, so `-s` still wins.
-            settings.setmodule("settings.cluster", priority="project")
+            # "spider" priority: above the project profile (which Scrapy applies
+            # to the crawler again after this), below `-s` on the command line.
+            settings.setmodule("settings.cluster", priority="spider")
+            for name in ("DOWNLOADER_MIDDLEWARES", "SPIDER_MIDDLEWARES"):
+                components = settings.getdict(name)
+                components.update(settings.getdict(f"CLUSTER_{name}"))
+                settings.set(name, components, priority="spider")
 
     @classmethod
     def check_arguments(cls, args: dict[str, str], settings: BaseSettings) -> CrawlArguments:
