@@ -15,9 +15,9 @@ def site(url):
     return ".".join(url.split("/")[2].split(".")[-2:])
 
 
-def page(url, edges, *, status=200, at="2026-01-01T00:00:00Z", title="T"):
+def page(url, edges, *, status=200, at="2026-01-01T00:00:00Z", title="T", domain_links=None):
     domain = site(url)
-    return {
+    item = {
         "url": url,
         "status": status,
         "title": title,
@@ -42,6 +42,9 @@ def page(url, edges, *, status=200, at="2026-01-01T00:00:00Z", title="T"):
             for target, extra in edges
         ],
     }
+    if domain_links is not None:
+        item["domain_links"] = domain_links
+    return item
 
 
 MYSITE = Target.parse("mysite.test")
@@ -411,6 +414,232 @@ def index_names(store) -> dict[str, list]:
     return {"sqlite": sorted(tuple(r) for r in rows)}
 
 
+# --- the domain graph and authority ---------------------------------------------------
+
+
+def graph(store):
+    return sorted(store.domain_graph())
+
+
+def test_the_domain_graph_sums_pages_per_pair_and_a_recrawl_replaces_a_page(store):
+    store.write_pages(
+        [
+            page("http://a.test/1", [], domain_links={"b.test": 3, "c.test": 1}),
+            page("http://a.test/2", [], domain_links={"b.test": 2}),
+            page("http://b.test/1", [], domain_links={"a.test": 1}),
+            page("http://c.test/1", []),  # no domain links given: contributes nothing
+        ]
+    )
+    assert graph(store) == [
+        ("a.test", "b.test", 5, 2),
+        ("a.test", "c.test", 1, 1),
+        ("b.test", "a.test", 1, 1),
+    ]
+    # Crawled again: a.test/1 now links to d.test instead of c.test, once to b.test.
+    store.write_pages(
+        [page("http://a.test/1", [], at=FEB, domain_links={"b.test": 1, "d.test": 4})]
+    )
+    store.write_pages(
+        [page("http://a.test/1", [], at=FEB, domain_links={"b.test": 1, "d.test": 4})]
+    )
+    assert graph(store) == [
+        ("a.test", "b.test", 3, 2),
+        ("a.test", "d.test", 4, 1),
+        ("b.test", "a.test", 1, 1),
+    ]
+    # Without domain_links a page keeps its contribution; a redirect ({}) drops it.
+    store.write_pages([page("http://b.test/1", [], at=MAR)])
+    store.write_pages([page("http://a.test/2", [], status=301, at=MAR, domain_links={})])
+    assert graph(store) == [
+        ("a.test", "b.test", 1, 1),
+        ("a.test", "d.test", 4, 1),
+        ("b.test", "a.test", 1, 1),
+    ]
+
+
+def test_the_domain_graph_survives_a_batch_with_the_same_page_twice(store):
+    store.write_pages(
+        [
+            page("http://a.test/1", [], domain_links={"b.test": 1}),
+            page("http://a.test/1", [], at=FEB, domain_links={"c.test": 2}),
+        ]
+    )
+    assert graph(store) == [("a.test", "c.test", 2, 1)]
+
+
+def test_linking_domains_come_from_the_graph_and_from_live_edges(store):
+    store.write_pages(
+        [
+            page("http://a.test/1", [], domain_links={"mysite.test": 1, "rival.test": 2}),
+            page("http://b.test/1", [], domain_links={"rival.test": 1}),
+            # A redirect into mysite.test: an edge, but no domain links.
+            page(
+                "http://c.test/go",
+                [("http://mysite.test/", {"link_type": "redirect"})],
+                status=301,
+                domain_links={},
+            ),
+            page("http://d.test/1", [("http://mysite.test/x", {})], domain_links={}),
+            page("http://mysite.test/1", [("http://mysite.test/self", {})], domain_links={}),
+        ]
+    )
+    store.write_pages([page("http://d.test/1", [], at=FEB, domain_links={})])  # edge lost
+    assert store.linking_domains(["mysite.test", "rival.test", "nobody.test"]) == {
+        "mysite.test": {"a.test", "c.test"},
+        "rival.test": {"a.test", "b.test"},
+        "nobody.test": set(),
+    }
+
+
+def test_domain_profiles_and_watched_domains(store):
+    store.write_pages(
+        [
+            page(
+                "http://farm.test/1",
+                [("http://mysite.test/", {})],
+                domain_links={"mysite.test": 1, "rival.test": 1, "x.test": 40},
+            ),
+            page(
+                "http://farm.test/2",
+                [("http://rival.test/", {})],
+                domain_links={"rival.test": 1, "y.test": 50},
+            ),
+            page("http://farm.test/3", [], status=404, domain_links={}),
+            page(
+                "http://blog.test/1", [("http://mysite.test/", {})], domain_links={"mysite.test": 1}
+            ),
+        ]
+    )
+    assert store.watched_domains() == ["mysite.test", "rival.test"]
+    profiles = store.domain_profiles(
+        ["farm.test", "blog.test", "nobody.test"], ["mysite.test", "rival.test"]
+    )
+    assert profiles == {
+        "farm.test": {
+            "pages": 3,
+            "external_links": 93,
+            "linked_domains": 4,
+            "watched": ["mysite.test", "rival.test"],
+        },
+        "blog.test": {
+            "pages": 1,
+            "external_links": 1,
+            "linked_domains": 1,
+            "watched": ["mysite.test"],
+        },
+        "nobody.test": {"pages": 0, "external_links": 0, "linked_domains": 0, "watched": []},
+    }
+
+
+def ranks(*rows):
+    return [
+        {
+            "domain": d,
+            "pagerank": p,
+            "harmonic": h,
+            "pagerank_raw": p / 1000,
+            "harmonic_raw": h / 10,
+        }
+        for d, p, h in rows
+    ]
+
+
+def test_authority_is_written_read_and_replaced_whole(store):
+    assert store.authority(["a.test"]) == {}
+    assert store.write_authority(ranks(("a.test", 100.0, 80.0), ("b.test", 12.5, 100.0)), JAN) == 2
+    assert store.authority(["a.test", "b.test", "c.test"]) == {
+        "a.test": {
+            "pagerank": 100.0,
+            "harmonic": 80.0,
+            "pagerank_raw": 0.1,
+            "harmonic_raw": 8.0,
+            "ranked_at": JAN,
+        },
+        "b.test": {
+            "pagerank": 12.5,
+            "harmonic": 100.0,
+            "pagerank_raw": 0.0125,
+            "harmonic_raw": 10.0,
+            "ranked_at": JAN,
+        },
+    }
+    store.write_authority(ranks(("b.test", 50.0, 50.0), ("c.test", 0.0, 0.0)), FEB)
+    found = store.authority(["a.test", "b.test", "c.test"])
+    assert sorted(found) == ["b.test", "c.test"], "a.test is no longer ranked"
+    assert found["b.test"]["pagerank"] == 50.0 and found["c.test"]["ranked_at"] == FEB
+
+
+def test_backlinks_by_authority_order_and_annotate(store):
+    store.write_pages(
+        [
+            page("http://a.test/1", [("http://mysite.test/x", {}), ("http://mysite.test/y", {})]),
+            page("http://b.test/1", [("http://mysite.test/x", {})]),
+            page("http://c.test/1", [("http://mysite.test/x", {"nofollow": True})]),
+            page("http://d.test/1", [("http://mysite.test/z", {})]),
+        ]
+    )
+    store.write_authority(
+        ranks(("c.test", 90.0, 10.0), ("b.test", 40.0, 60.0), ("a.test", 40.0, 5.0)), JAN
+    )
+    assert store.source_domains(MYSITE) == ["a.test", "b.test", "c.test", "d.test"]
+    assert store.source_domains(MYSITE, dofollow=True) == ["a.test", "b.test", "d.test"]
+    ordered = [(e["source_url"], e["target_url"], e["authority"])
+               for e in store.backlinks_by_authority(MYSITE)]  # fmt: skip
+    assert ordered == [
+        ("http://c.test/1", "http://mysite.test/x", 90.0),
+        ("http://a.test/1", "http://mysite.test/x", 40.0),  # a tie: by domain
+        ("http://a.test/1", "http://mysite.test/y", 40.0),
+        ("http://b.test/1", "http://mysite.test/x", 40.0),
+        ("http://d.test/1", "http://mysite.test/z", None),  # unranked last
+    ]
+    assert len(list(store.backlinks_by_authority(MYSITE, limit=2))) == 2
+    assert [e["source_url"] for e in store.backlinks_by_authority(MYSITE, dofollow=True)] == [
+        "http://a.test/1", "http://a.test/1", "http://b.test/1", "http://d.test/1"
+    ]  # fmt: skip
+    chosen = store.backlinks(MYSITE, source_domains=["b.test", "d.test"])
+    assert [e["source_url"] for e in chosen] == ["http://b.test/1", "http://d.test/1"]
+    annotated = list(store.annotate_authority(store.refdomains(MYSITE)))
+    assert [(r["source_domain"], r["authority"], r["harmonic"]) for r in annotated] == [
+        ("a.test", 40.0, 5.0),
+        ("b.test", 40.0, 60.0),
+        ("c.test", 90.0, 10.0),
+        ("d.test", None, None),
+    ]
+
+
+def test_a_database_from_before_the_domain_graph_is_migrated(tmp_path):
+    import sqlite3
+
+    from pipelines.stores.sqlite import SQLiteStore
+
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE pages (url TEXT PRIMARY KEY, domain TEXT NOT NULL, status INTEGER NOT NULL,"
+        " title TEXT NOT NULL, outlinks INTEGER NOT NULL, edges INTEGER NOT NULL,"
+        " first_fetched TEXT NOT NULL, fetched_at TEXT NOT NULL) WITHOUT ROWID;"
+        "INSERT INTO pages VALUES ('http://a.test/1', 'a.test', 200, 'T', 1, 0, 'x', 'x');"
+    )
+    db.close()
+    with SQLiteStore(path, readonly=True) as old:  # reads what there is
+        assert graph(old) == [] and old.authority(["a.test"]) == {}
+    with SQLiteStore(path) as store:
+        store.write_pages([page("http://a.test/1", [], at=FEB, domain_links={"b.test": 2})])
+        assert graph(store) == [("a.test", "b.test", 2, 1)]
+        assert store.domain_profiles(["a.test"], [])["a.test"]["pages"] == 1
+
+
+def test_a_large_graph_batch_completes(store):
+    """A page linking to hundreds of domains, crawled again (FerretDB: chunked writes)."""
+    links = {f"d{i}.test": 1 for i in range(150)}
+    store.write_pages([page("http://farm.test/1", [], domain_links=links)])
+    store.write_pages(
+        [page("http://farm.test/1", [], at=FEB, domain_links={**links, "d0.test": 2})]
+    )
+    pairs = graph(store)
+    assert len(pairs) == 150 and pairs[0] == ("farm.test", "d0.test", 2, 1)
+
+
 # --- MongoDB only: the domains collection, indexes and what the server does with them ---
 
 
@@ -498,7 +727,18 @@ QUERIES = {
     "write a batch": lambda s: s.write_pages(
         [page("http://a.test/1", [("http://mysite.test/x", {})], at=APR)]
     ),
+    "write a batch with domain links": lambda s: s.write_pages(
+        [page("http://a.test/1", [], at=APR, domain_links={"b.test": 1})]
+    ),
+    "backlinks --sort authority": lambda s: s.backlinks_by_authority(MYSITE),
+    "refdomains with authority": lambda s: s.annotate_authority(s.refdomains(MYSITE)),
+    "gap": lambda s: s.linking_domains(["mysite.test", "b.test"]),
+    "toxic": lambda s: s.domain_profiles(["a.test", "b.test"], ["mysite.test"]),
 }
+# Reads of a whole collection by design, so left out of QUERIES: `linkwatch rank`
+# reads every pair of the domain graph (domain_graph), watched_domains asks for
+# the distinct target domains (an index-only DISTINCT_SCAN on MongoDB), and
+# write_authority finds the domains a previous ranking left.
 # Reading commands and the fields of theirs an explain needs.
 READS = {
     "find": ("find", "filter", "projection", "sort", "limit"),
@@ -533,6 +773,8 @@ def load_sample_graph(store) -> None:
         ]
     )
     store.write_pages([page("http://a.test/1", [("http://mysite.test/x", {})], at=MAR)])
+    store.write_pages([page("http://b.test/1", [], at=MAR, domain_links={"mysite.test": 1})])
+    store.write_authority(ranks(("a.test", 50.0, 50.0)), MAR)
 
 
 def recorded_reads(store, name):

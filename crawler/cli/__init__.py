@@ -16,7 +16,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from crawler.cli import cluster, queries, recrawl
+from crawler.cli import cluster, intelligence, queries, recrawl
 from crawler.cli.output import FORMATS
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ def build_parser() -> ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
     # Each module adds its commands: queries of the link graph, then the
     # commands of a shared crawl (seeds, watch list, status).
-    for module in (queries, recrawl, cluster):
+    for module in (queries, recrawl, cluster, intelligence):
         module.register(commands)
     return parser
 

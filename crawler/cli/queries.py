@@ -1,5 +1,9 @@
 """`linkwatch backlinks | refdomains | anchors | new | lost | pages`: read-only
-queries of the link graph, the same on the SQLite and the MongoDB store."""
+queries of the link graph, the same on the SQLite and the MongoDB store.
+
+backlinks, refdomains, new and lost show the referring domain's authority (its
+PageRank on the domain graph, 0-100, from the last `linkwatch rank`; empty
+before); backlinks and refdomains can sort by it (--sort authority)."""
 
 from __future__ import annotations
 
@@ -15,8 +19,16 @@ if TYPE_CHECKING:
 
 __all__ = ["StoreError", "open_for_reading", "parse_date", "parse_target", "register"]
 
-BACKLINK_COLUMNS = ("source_url", "target_url", "anchor", "link_type", "nofollow", "first_seen")
-REFDOMAIN_COLUMNS = ("source_domain", "edges", "dofollow", "first_seen", "last_seen")
+BACKLINK_COLUMNS = (
+    "source_url",
+    "target_url",
+    "anchor",
+    "link_type",
+    "nofollow",
+    "first_seen",
+    "authority",
+)
+REFDOMAIN_COLUMNS = ("source_domain", "edges", "dofollow", "first_seen", "last_seen", "authority")
 ANCHOR_COLUMNS = ("anchor", "edges", "refdomains")
 NEW_COLUMNS = (
     "first_seen",
@@ -26,8 +38,17 @@ NEW_COLUMNS = (
     "link_type",
     "nofollow",
     "lost_reason",
+    "authority",
 )
-LOST_COLUMNS = ("lost_at", "lost_reason", "source_url", "target_url", "anchor", "first_seen")
+LOST_COLUMNS = (
+    "lost_at",
+    "lost_reason",
+    "source_url",
+    "target_url",
+    "anchor",
+    "first_seen",
+    "authority",
+)
 PAGE_COLUMNS = ("target_url", "edges", "dofollow", "refdomains")
 
 DOMAIN_HELP = (
@@ -51,6 +72,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         examples=(
             "linkwatch backlinks mysite.com --dofollow --limit 50",
             "linkwatch backlinks blog.mysite.com --lost --format csv > lost.csv",
+            "linkwatch backlinks mysite.com --sort authority --limit 20",
         ),
     )
     state = backlinks.add_mutually_exclusive_group()
@@ -69,6 +91,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--since", metavar="DATE", help="first seen on or after DATE (YYYY-MM-DD)"
     )
     backlinks.add_argument("--dofollow", action="store_true", help="only links without nofollow")
+    backlinks.add_argument(
+        "--sort",
+        choices=("domain", "authority"),
+        default="domain",
+        help="by referring domain (default), or by its authority, highest first",
+    )
     backlinks.set_defaults(run=run_backlinks, state="live")
 
     refdomains = _command(
@@ -77,10 +105,20 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="domains that link to a domain, most edges first",
         description=(
             "Referring domains of DOMAIN's live backlinks: how many edges each has, "
-            "how many of them are followed (dofollow), and when they were first and "
-            "last seen. Most edges first."
+            "how many of them are followed (dofollow), when they were first and "
+            "last seen, and the domain's authority (0-100, from `linkwatch rank`). "
+            "Most edges first, or highest authority first with --sort authority."
         ),
-        examples=("linkwatch refdomains mysite.com --limit 20",),
+        examples=(
+            "linkwatch refdomains mysite.com --limit 20",
+            "linkwatch refdomains mysite.com --sort authority --format csv",
+        ),
+    )
+    refdomains.add_argument(
+        "--sort",
+        choices=("edges", "authority"),
+        default="edges",
+        help="most edges first (default), or highest authority first",
     )
     refdomains.set_defaults(run=run_refdomains)
 
@@ -212,9 +250,16 @@ def run_backlinks(args: argparse.Namespace) -> int:
     target = parse_target(args.domain)
     since = parse_date(args.since)
     with open_for_reading(args) as store:
-        rows = store.backlinks(
-            target, state=args.state, since=since, dofollow=args.dofollow, limit=args.limit
-        )
+        if args.sort == "authority":
+            rows = store.backlinks_by_authority(
+                target, state=args.state, since=since, dofollow=args.dofollow, limit=args.limit
+            )
+        else:
+            rows = store.annotate_authority(
+                store.backlinks(
+                    target, state=args.state, since=since, dofollow=args.dofollow, limit=args.limit
+                )
+            )
         columns = BACKLINK_COLUMNS + (("lost_at", "lost_reason") if args.state != "live" else ())
         write_rows(rows, columns, args.format)
     return 0
@@ -223,7 +268,18 @@ def run_backlinks(args: argparse.Namespace) -> int:
 def run_refdomains(args: argparse.Namespace) -> int:
     target = parse_target(args.domain)
     with open_for_reading(args) as store:
-        write_rows(store.refdomains(target, limit=args.limit), REFDOMAIN_COLUMNS, args.format)
+        if args.sort == "authority":
+            from crawler.intelligence.authority import authority_key
+
+            # Every referring domain, then the order: one row per domain, not per link.
+            ranked = sorted(
+                store.annotate_authority(store.refdomains(target)),
+                key=lambda r: (authority_key(r["authority"]), -r["edges"], r["source_domain"]),
+            )
+            rows = iter(ranked[: args.limit] if args.limit else ranked)
+        else:
+            rows = store.annotate_authority(store.refdomains(target, limit=args.limit))
+        write_rows(rows, REFDOMAIN_COLUMNS, args.format)
     return 0
 
 
@@ -239,7 +295,8 @@ def run_new(args: argparse.Namespace) -> int:
     since = parse_date(args.since)
     assert since is not None  # --since is required
     with open_for_reading(args) as store:
-        write_rows(store.new(target, since, limit=args.limit), NEW_COLUMNS, args.format)
+        rows = store.annotate_authority(store.new(target, since, limit=args.limit))
+        write_rows(rows, NEW_COLUMNS, args.format)
     return 0
 
 
@@ -248,7 +305,8 @@ def run_lost(args: argparse.Namespace) -> int:
     since = parse_date(args.since)
     assert since is not None  # --since is required
     with open_for_reading(args) as store:
-        write_rows(store.lost(target, since, limit=args.limit), LOST_COLUMNS, args.format)
+        rows = store.annotate_authority(store.lost(target, since, limit=args.limit))
+        write_rows(rows, LOST_COLUMNS, args.format)
     return 0
 
 

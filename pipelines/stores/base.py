@@ -18,12 +18,19 @@ A page item may carry `watch`, the watch list of the crawl that fetched it:
 then only the page's edges into those domains can be lost, so a recrawl
 watching one domain leaves the page's edges into other domains as they were.
 Without it, every edge the page no longer has is lost.
+
+The domain graph: a page item's `domain_links` (registered domain -> links
+from the page to it) is the page's contribution to the (source domain, target
+domain) pairs, each with `links` (summed over pages) and `pages` (pages with at
+least one such link). A page crawled again replaces its contribution, never
+adds to it; a page item without `domain_links` leaves its previous one as it
+was. `linkwatch rank` reads the graph and writes each domain's authority.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
@@ -31,11 +38,16 @@ from typing import TYPE_CHECKING, Any, Literal
 from crawler.domains import WatchList, clean_domain, registered_domain
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Collection, Iterator, Sequence
 
     from crawler.items import Edge, PageItem
 
 State = Literal["live", "lost", "all"]
+
+# Domains per lookup of the domain graph or of authority (an IN list / $in).
+DOMAIN_CHUNK = 500
+# What a domain's authority record holds (0-100 scores, then raw values).
+AUTHORITY_FIELDS = ("pagerank", "harmonic", "pagerank_raw", "harmonic_raw", "ranked_at")
 
 
 class StoreError(Exception):
@@ -103,6 +115,21 @@ def lost_state_of_present_edge(
     return None, None
 
 
+def domain_links_change(
+    before: Mapping[str, int] | None, after: Mapping[str, int]
+) -> dict[str, tuple[int, int]]:
+    """(links, pages) to add per target domain when a page's domain links go
+    from `before` (None: the page had none stored) to `after`."""
+    before = before or {}
+    change: dict[str, tuple[int, int]] = {}
+    for domain in before.keys() | after.keys():
+        links = after.get(domain, 0) - before.get(domain, 0)
+        pages = (domain in after) - (domain in before)
+        if links or pages:
+            change[domain] = (links, pages)
+    return change
+
+
 class Store(ABC):
     """Pages and edges, and the queries over them."""
 
@@ -125,8 +152,21 @@ class Store(ABC):
         since: str | None = None,
         dofollow: bool = False,
         limit: int | None = None,
+        source_domains: Sequence[str] | None = None,
     ) -> Iterator[Edge]:
-        """Edges into `target`; `since` filters on first_seen (ISO 8601)."""
+        """Edges into `target` by referring domain, page, target URL; `since`
+        filters on first_seen (ISO 8601), `source_domains` on the referring domain."""
+
+    @abstractmethod
+    def source_domains(
+        self,
+        target: Target,
+        *,
+        state: State = "live",
+        since: str | None = None,
+        dofollow: bool = False,
+    ) -> list[str]:
+        """The referring domains of the edges `backlinks` would list, sorted."""
 
     @abstractmethod
     def refdomains(self, target: Target, *, limit: int | None = None) -> Iterator[dict[str, Any]]:
@@ -162,6 +202,120 @@ class Store(ABC):
         Least recently crawled first (a page never stored comes first, with
         last_crawled None): the order a recrawl should fetch them in.
         """
+
+    # --- the domain graph ------------------------------------------------------
+
+    @abstractmethod
+    def domain_graph(self) -> Iterator[tuple[str, str, int, int]]:
+        """Every pair of the domain graph: (source domain, target domain, links, pages)."""
+
+    @abstractmethod
+    def linking_domains(self, domains: Sequence[str]) -> dict[str, set[str]]:
+        """For each registered domain, the other domains linking to it: in the
+        domain graph, or through a live edge (a redirect is a link too)."""
+
+    @abstractmethod
+    def domain_profiles(
+        self, domains: Sequence[str], watched: Collection[str]
+    ) -> dict[str, dict[str, Any]]:
+        """What the store knows of each domain as a linking site: `pages`
+        (crawled), `external_links` (links from them to other domains),
+        `linked_domains` (how many other domains), `watched` (the domains of
+        `watched` it links to, sorted). Unknown domains have zeros."""
+
+    @abstractmethod
+    def watched_domains(self) -> list[str]:
+        """Registered domains that stored edges point into (some crawl watched
+        them), sorted."""
+
+    # --- authority ----------------------------------------------------------------
+
+    @abstractmethod
+    def write_authority(self, rows: Iterable[Mapping[str, Any]], ranked_at: str) -> int:
+        """Replace every domain's authority with `rows` (domain, pagerank,
+        harmonic, pagerank_raw, harmonic_raw); domains not in them lose theirs.
+        Returns how many were written."""
+
+    @abstractmethod
+    def authority(self, domains: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Authority of each ranked domain among `domains` (AUTHORITY_FIELDS)."""
+
+    def annotate_authority(
+        self, rows: Iterable[dict[str, Any]], field: str = "source_domain"
+    ) -> Iterator[dict[str, Any]]:
+        """Rows with `authority` (scaled PageRank) and `harmonic` of the domain
+        in `field`, looked up a chunk of rows at a time; None when unranked."""
+        known: dict[str, dict[str, Any] | None] = {}
+        chunk: list[dict[str, Any]] = []
+        for row in rows:
+            chunk.append(row)
+            if len(chunk) >= DOMAIN_CHUNK:
+                yield from self._annotated(chunk, field, known)
+                chunk = []
+        yield from self._annotated(chunk, field, known)
+
+    def _annotated(
+        self, rows: list[dict[str, Any]], field: str, known: dict[str, dict[str, Any] | None]
+    ) -> Iterator[dict[str, Any]]:
+        missing = {row[field] for row in rows} - known.keys()
+        if missing:
+            found = self.authority(missing)
+            if len(known) > 100_000:  # a cache, not a copy of the table
+                known.clear()
+            known.update({domain: found.get(domain) for domain in missing})
+        for row in rows:
+            ranked = known.get(row[field])
+            row["authority"] = None if ranked is None else ranked["pagerank"]
+            row["harmonic"] = None if ranked is None else ranked["harmonic"]
+            yield row
+
+    def backlinks_by_authority(
+        self,
+        target: Target,
+        *,
+        state: State = "live",
+        since: str | None = None,
+        dofollow: bool = False,
+        limit: int | None = None,
+    ) -> Iterator[Edge]:
+        """`backlinks`, annotated, ordered by the referring domain's authority
+        (highest first, unranked last), then as `backlinks` orders them.
+
+        One read of the referring domains and their authority, then the edges
+        of a few domains at a time: memory holds the domains, not the edges.
+        """
+        from crawler.intelligence.authority import authority_key
+
+        domains = self.source_domains(target, state=state, since=since, dofollow=dofollow)
+        ranks: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(domains), DOMAIN_CHUNK):
+            ranks.update(self.authority(domains[start : start + DOMAIN_CHUNK]))
+
+        def key(domain: str) -> tuple[float, str]:
+            ranked = ranks.get(domain)
+            return (authority_key(None if ranked is None else ranked["pagerank"]), domain)
+
+        domains.sort(key=key)
+        left = limit
+        for start in range(0, len(domains), DOMAIN_CHUNK):
+            chunk = domains[start : start + DOMAIN_CHUNK]
+            order = {domain: position for position, domain in enumerate(chunk)}
+            edges = list(
+                self.backlinks(
+                    target, state=state, since=since, dofollow=dofollow, source_domains=chunk
+                )
+            )
+            # Stable: within a domain, the store's order (page, target URL) stays.
+            edges.sort(key=lambda edge: order[edge["source_domain"]])
+            for edge in edges:
+                ranked = ranks.get(edge["source_domain"])
+                edge["authority"] = None if ranked is None else ranked["pagerank"]
+                edge["harmonic"] = None if ranked is None else ranked["harmonic"]
+                yield edge
+                if left is not None:
+                    left -= 1
+                    if left <= 0:
+                        return
 
     def __enter__(self) -> Store:
         return self

@@ -7,7 +7,13 @@ Collections:
     pages    one per crawled page; _id is its URL
     domains  one per registered domain: pages crawled; for a target domain, its
              live backlinks and referring domains, recounted after every batch
-             that touched one of its edges
+             that touched one of its edges; after `linkwatch rank`, its authority
+             (pagerank, harmonic: 0-100; pagerank_raw, harmonic_raw; ranked_at)
+    domain_links  the domain graph: one per (source domain, target domain), _id
+             "source target", with links and pages; recounted from the pages'
+             own `domain_links` after every batch that brought a page of the
+             source domain (a recount, like the domains counters, is right
+             whatever a failed and retried batch did before)
 
 Writes come from the store pipeline's writer thread (never the reactor's): one
 unordered bulk_write of upserts per batch ($setOnInsert first_seen, $max
@@ -29,10 +35,12 @@ from hashlib import blake2b
 from typing import TYPE_CHECKING, Any
 
 import pymongo
-from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
+from pymongo import ASCENDING, DESCENDING, DeleteOne, IndexModel, UpdateOne
 from pymongo import errors as mongo_errors
 
 from pipelines.stores.base import (
+    AUTHORITY_FIELDS,
+    DOMAIN_CHUNK,
     Store,
     StoreError,
     Target,
@@ -42,7 +50,7 @@ from pipelines.stores.base import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping, Sequence
+    from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 
     from crawler.items import Edge, PageItem
     from pipelines.stores.base import State
@@ -79,6 +87,12 @@ EDGE_INDEXES = [
 # pages of a seed domain, most recently crawled first (no CLI query yet; recrawl
 # looks pages up by _id)
 PAGE_INDEXES = [IndexModel([("domain", ASCENDING), ("fetched_at", DESCENDING)], name="by_domain")]
+DOMAIN_LINK_INDEXES = [
+    # a linking domain's pairs: the recount after a batch, the toxic rules
+    IndexModel([("source_domain", ASCENDING), ("target_domain", ASCENDING)], name="by_source"),
+    # who links to a domain: gap
+    IndexModel([("target_domain", ASCENDING), ("source_domain", ASCENDING)], name="by_target"),
+]
 # `$in` lists of _ids per query when pages are looked up by URL
 LOOKUP_CHUNK = 1000
 # Updates per command on FerretDB (see MongoStore._write_chunks); well below its
@@ -138,6 +152,7 @@ class MongoStore(Store):
             self.edge_collection = self.db["edges"]
             self.page_collection = self.db["pages"]
             self.domain_collection = self.db["domains"]
+            self.domain_link_collection = self.db["domain_links"]
             build = self.client.admin.command("buildInfo")
             self.ferretdb = "ferretdbVersion" in build
             self.server_grouping = not self.ferretdb
@@ -158,6 +173,7 @@ class MongoStore(Store):
         for collection, models in (
             (self.edge_collection, EDGE_INDEXES),
             (self.page_collection, PAGE_INDEXES),
+            (self.domain_link_collection, DOMAIN_LINK_INDEXES),
         ):
             existing = {
                 index["name"]: _key_spec(index["key"]) for index in collection.list_indexes()
@@ -210,6 +226,7 @@ class MongoStore(Store):
         edge_ops: list[UpdateOne] = []
         page_ops: list[UpdateOne] = []
         touched: set[str] = set()
+        linking: set[str] = set()  # source domains whose domain links changed
         for page in pages:
             seen_at = to_datetime(page["fetched_at"])
             present = set()
@@ -233,17 +250,25 @@ class MongoStore(Store):
                             {"$set": {"lost_at": seen_at, "lost_reason": reason}},
                         )
                     )
+            fields = {
+                "domain": page["domain"],
+                "status": page["status"],
+                "title": page["title"],
+                "outlinks": page["outlinks"],
+                "edges": len(page["edges"]),
+            }
+            if page.get("domain_links") is not None:
+                # Subdocuments, not {domain: links}: field names cannot hold dots.
+                fields["domain_links"] = [
+                    {"domain": domain, "links": links}
+                    for domain, links in sorted(page["domain_links"].items())
+                ]
+                linking.add(page["domain"])
             page_ops.append(
                 UpdateOne(
                     {"_id": page["url"]},
                     {
-                        "$set": {
-                            "domain": page["domain"],
-                            "status": page["status"],
-                            "title": page["title"],
-                            "outlinks": page["outlinks"],
-                            "edges": len(page["edges"]),
-                        },
+                        "$set": fields,
                         "$max": {"fetched_at": seen_at},
                         "$setOnInsert": {"first_fetched": seen_at},
                     },
@@ -256,6 +281,7 @@ class MongoStore(Store):
             result = self.page_collection.bulk_write(chunk, ordered=False)
             self._count_pages(pages[start : start + len(chunk)], result.upserted_ids)
         self._count_links(touched - {""})
+        self._count_domain_links(linking)
 
     def _write_chunks(self, ops: list[UpdateOne]) -> list[tuple[int, list[UpdateOne]]]:
         """The ops of a bulk write, in one piece or, on FerretDB, in small ones.
@@ -355,6 +381,48 @@ class MongoStore(Store):
         for _, chunk in self._write_chunks(ops):
             self.domain_collection.bulk_write(chunk, ordered=False)
 
+    def _count_domain_links(self, sources: set[str]) -> None:
+        """The domain graph pairs of each source domain, summed again from its
+        pages' `domain_links`; only changed pairs are written. Two reads per
+        batch, whatever the number of domains it touched."""
+        if not sources:
+            return
+        chunk = sorted(sources)
+        pairs: dict[tuple[str, str], tuple[int, int]] = {}
+        for doc in self.page_collection.find(
+            {"domain": {"$in": chunk}}, {"_id": 0, "domain": 1, "domain_links": 1}
+        ):
+            for entry in doc.get("domain_links") or ():
+                key = (doc["domain"], entry["domain"])
+                links, pages = pairs.get(key, (0, 0))
+                pairs[key] = (links + entry["links"], pages + 1)
+        stored = {
+            (doc["source_domain"], doc["target_domain"]): (doc["links"], doc["pages"])
+            for doc in self.domain_link_collection.find(
+                {"source_domain": {"$in": chunk}},
+                {"_id": 0, "source_domain": 1, "target_domain": 1, "links": 1, "pages": 1},
+            )
+        }
+        ops: list[Any] = [
+            UpdateOne(
+                {"_id": pair_id(source, target)},
+                {
+                    "$set": {
+                        "source_domain": source,
+                        "target_domain": target,
+                        "links": links,
+                        "pages": pages,
+                    }
+                },
+                upsert=True,
+            )
+            for (source, target), (links, pages) in sorted(pairs.items())
+            if stored.get((source, target)) != (links, pages)
+        ]
+        ops += [DeleteOne({"_id": pair_id(*pair)}) for pair in sorted(stored.keys() - pairs)]
+        for _, part in self._write_chunks(ops):
+            self.domain_link_collection.bulk_write(part, ordered=False)
+
     # --- queries -------------------------------------------------------------------
 
     @staticmethod
@@ -375,7 +443,34 @@ class MongoStore(Store):
         since: str | None = None,
         dofollow: bool = False,
         limit: int | None = None,
+        source_domains: Sequence[str] | None = None,
     ) -> Iterator[Edge]:
+        query = self._backlinks_filter(target, state, since, dofollow)
+        if source_domains is not None:
+            query["source_domain"] = {"$in": list(source_domains)}
+        return self._edges(
+            query,
+            [("source_domain", ASCENDING), ("source_url", ASCENDING), ("target_url", ASCENDING)],
+            limit,
+        )
+
+    def source_domains(
+        self,
+        target: Target,
+        *,
+        state: State = "live",
+        since: str | None = None,
+        dofollow: bool = False,
+    ) -> list[str]:
+        query = self._backlinks_filter(target, state, since, dofollow)
+        try:
+            return sorted(self.edge_collection.distinct("source_domain", query))
+        except mongo_errors.PyMongoError as exc:
+            raise _store_error(exc) from exc
+
+    def _backlinks_filter(
+        self, target: Target, state: State, since: str | None, dofollow: bool
+    ) -> dict[str, Any]:
         query = self._target_filter(target)
         if state == "live":
             query["lost_at"] = None
@@ -385,11 +480,7 @@ class MongoStore(Store):
             query["first_seen"] = {"$gte": to_datetime(since)}
         if dofollow:
             query["nofollow"] = False
-        return self._edges(
-            query,
-            [("source_domain", ASCENDING), ("source_url", ASCENDING), ("target_url", ASCENDING)],
-            limit,
-        )
+        return query
 
     def new(self, target: Target, since: str, *, limit: int | None = None) -> Iterator[Edge]:
         query = {**self._target_filter(target), "first_seen": {"$gte": to_datetime(since)}}
@@ -591,6 +682,118 @@ class MongoStore(Store):
         for url in urls[:limit] if limit else urls:
             yield {"url": url, "last_crawled": to_iso(crawled.get(url))}
 
+    # --- the domain graph and authority ---------------------------------------------
+
+    def domain_graph(self) -> Iterator[tuple[str, str, int, int]]:
+        # The whole collection, by design: ranking reads every pair once.
+        projection = {"_id": 0, "source_domain": 1, "target_domain": 1, "links": 1, "pages": 1}
+        try:
+            for doc in self.domain_link_collection.find({}, projection, batch_size=10_000):
+                yield doc["source_domain"], doc["target_domain"], doc["links"], doc["pages"]
+        except mongo_errors.PyMongoError as exc:
+            raise _store_error(exc) from exc
+
+    def linking_domains(self, domains: Sequence[str]) -> dict[str, set[str]]:
+        linking: dict[str, set[str]] = {domain: set() for domain in domains}
+        try:
+            for chunk in _chunks(list(linking), DOMAIN_CHUNK):
+                for doc in self.domain_link_collection.find(
+                    {"target_domain": {"$in": chunk}},
+                    {"_id": 0, "source_domain": 1, "target_domain": 1},
+                ):
+                    linking[doc["target_domain"]].add(doc["source_domain"])
+            for domain, sources in linking.items():
+                live = {"target_domain": domain, "lost_at": None}
+                sources.update(self.edge_collection.distinct("source_domain", live))
+                sources.discard(domain)
+        except mongo_errors.PyMongoError as exc:
+            raise _store_error(exc) from exc
+        return linking
+
+    def domain_profiles(
+        self, domains: Sequence[str], watched: Collection[str]
+    ) -> dict[str, dict[str, Any]]:
+        profiles = {
+            domain: {"pages": 0, "external_links": 0, "linked_domains": 0, "watched": []}
+            for domain in domains
+        }
+        watched = set(watched)
+        try:
+            for chunk in _chunks(list(profiles), DOMAIN_CHUNK):
+                for doc in self.domain_collection.find(
+                    {"_id": {"$in": chunk}}, {"pages_crawled": 1}
+                ):
+                    profiles[doc["_id"]]["pages"] = doc.get("pages_crawled", 0)
+                for doc in self.domain_link_collection.find(
+                    {"source_domain": {"$in": chunk}},
+                    {"_id": 0, "source_domain": 1, "target_domain": 1, "links": 1},
+                ):
+                    profile = profiles[doc["source_domain"]]
+                    profile["external_links"] += doc["links"]
+                    profile["linked_domains"] += 1
+                    if doc["target_domain"] in watched:
+                        profile["watched"].append(doc["target_domain"])
+        except mongo_errors.PyMongoError as exc:
+            raise _store_error(exc) from exc
+        for profile in profiles.values():
+            profile["watched"].sort()
+        return profiles
+
+    def watched_domains(self) -> list[str]:
+        try:
+            return sorted(self.edge_collection.distinct("target_domain"))
+        except mongo_errors.PyMongoError as exc:
+            raise _store_error(exc) from exc
+
+    def write_authority(self, rows: Iterable[Mapping[str, Any]], ranked_at: str) -> int:
+        moment = to_datetime(ranked_at)
+        size = FERRETDB_WRITE_CHUNK if self.ferretdb else 10_000
+        count = 0
+        ops: list[UpdateOne] = []
+        try:
+            for row in rows:
+                fields = {name: row[name] for name in AUTHORITY_FIELDS if name != "ranked_at"}
+                fields["ranked_at"] = moment
+                ops.append(UpdateOne({"_id": row["domain"]}, {"$set": fields}, upsert=True))
+                if len(ops) >= size:
+                    self.domain_collection.bulk_write(ops, ordered=False)
+                    count, ops = count + len(ops), []
+            if ops:
+                self.domain_collection.bulk_write(ops, ordered=False)
+                count += len(ops)
+            # Domains ranked before but not now (gone from the graph) lose their rank.
+            stale = [
+                doc["_id"]
+                for doc in self.domain_collection.find({"ranked_at": {"$lt": moment}}, {"_id": 1})
+            ]
+            unset = {"$unset": {name: "" for name in AUTHORITY_FIELDS}}
+            for start in range(0, len(stale), size):
+                self.domain_collection.bulk_write(
+                    [UpdateOne({"_id": domain}, unset) for domain in stale[start : start + size]],
+                    ordered=False,
+                )
+        except mongo_errors.BulkWriteError as exc:
+            raise StoreError(f"MongoDB bulk write failed: {exc.details}", transient=False) from exc
+        except mongo_errors.PyMongoError as exc:
+            raise _store_error(exc) from exc
+        return count
+
+    def authority(self, domains: Iterable[str]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        projection = {name: 1 for name in AUTHORITY_FIELDS}
+        try:
+            for chunk in _chunks(sorted(set(domains)), DOMAIN_CHUNK):
+                for doc in self.domain_collection.find({"_id": {"$in": chunk}}, projection):
+                    if doc.get("pagerank") is None:
+                        continue
+                    found[doc["_id"]] = {
+                        name: doc.get(name) for name in AUTHORITY_FIELDS if name != "ranked_at"
+                    }
+                    found[doc["_id"]]["ranked_at"] = to_iso(doc.get("ranked_at"))
+        except mongo_errors.PyMongoError as exc:
+            raise _store_error(exc) from exc
+        return found
+
     def _find(self, match: dict[str, Any], projection: dict[str, int]) -> Iterator[dict]:
         try:
             yield from self.edge_collection.find(match, projection)
@@ -605,6 +808,11 @@ class MongoStore(Store):
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def pair_id(source_domain: str, target_domain: str) -> str:
+    """A domain_links _id: the two domains, space-separated (no domain has a space)."""
+    return f"{source_domain} {target_domain}"
 
 
 def _key_spec(key: Mapping[str, Any]) -> list[tuple[str, int]]:

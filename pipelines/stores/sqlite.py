@@ -8,6 +8,13 @@ is one transaction. Indexes serve every query the CLI makes:
                                          recrawl of a domain
     edges(target_domain, first_seen)     new edges of a domain
     pages(url)                           primary key: last crawl of a linking page
+    pages(domain)                        pages crawled per domain (toxic rules)
+    domain_links(source, target)         primary key: the domain graph by linking domain
+    domain_links(target, source)         who links to a domain (gap)
+    domains(domain)                      primary key: authority of a domain
+
+The domain graph is kept by deltas: a page's previous `domain_links` (JSON in
+its pages row) is subtracted and the new one added, in the batch's transaction.
 """
 
 from __future__ import annotations
@@ -19,16 +26,18 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from pipelines.stores.base import (
+    DOMAIN_CHUNK,
     Store,
     StoreError,
     Target,
     can_lose,
+    domain_links_change,
     lost_reason_for_status,
     lost_state_of_present_edge,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 
     from crawler.items import Edge, PageItem
     from pipelines.stores.base import State
@@ -65,8 +74,29 @@ CREATE TABLE IF NOT EXISTS pages (
     outlinks    INTEGER NOT NULL,
     edges       INTEGER NOT NULL,
     first_fetched TEXT NOT NULL,
-    fetched_at  TEXT NOT NULL
+    fetched_at  TEXT NOT NULL,
+    domain_links TEXT                     -- JSON {domain: links}; NULL: never given
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS domain_links (
+    source_domain TEXT NOT NULL,
+    target_domain TEXT NOT NULL,
+    links         INTEGER NOT NULL,       -- links from source's pages to target's
+    pages         INTEGER NOT NULL,       -- source's pages with such a link
+    PRIMARY KEY (source_domain, target_domain)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS domain_links_by_target ON domain_links (target_domain, source_domain);
+CREATE TABLE IF NOT EXISTS domains (
+    domain        TEXT PRIMARY KEY,
+    pagerank      REAL NOT NULL,          -- 0-100, log-scaled (the authority)
+    harmonic      REAL NOT NULL,          -- 0-100, share of the highest
+    pagerank_raw  REAL NOT NULL,
+    harmonic_raw  REAL NOT NULL,
+    ranked_at     TEXT NOT NULL
+) WITHOUT ROWID;
+"""
+# Created after the migration below (a pages table from before it lacks columns).
+SCHEMA_INDEXES = """
+CREATE INDEX IF NOT EXISTS pages_by_domain ON pages (domain);
 """
 
 UPSERT_EDGE = """
@@ -91,12 +121,20 @@ ON CONFLICT (source_url, target_url) DO UPDATE SET
 """
 
 UPSERT_PAGE = """
-INSERT INTO pages (url, domain, status, title, outlinks, edges, first_fetched, fetched_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO pages (url, domain, status, title, outlinks, edges, first_fetched, fetched_at,
+                   domain_links)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (url) DO UPDATE SET
     domain = excluded.domain, status = excluded.status, title = excluded.title,
     outlinks = excluded.outlinks, edges = excluded.edges,
-    fetched_at = max(pages.fetched_at, excluded.fetched_at)
+    fetched_at = max(pages.fetched_at, excluded.fetched_at),
+    domain_links = coalesce(excluded.domain_links, pages.domain_links)
+"""
+
+ADD_DOMAIN_LINKS = """
+INSERT INTO domain_links (source_domain, target_domain, links, pages) VALUES (?, ?, ?, ?)
+ON CONFLICT (source_domain, target_domain) DO UPDATE SET
+    links = domain_links.links + excluded.links, pages = domain_links.pages + excluded.pages
 """
 
 EDGE_COLUMNS = (
@@ -122,9 +160,21 @@ class SQLiteStore(Store):
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA synchronous=NORMAL")
                 self.db.executescript(SCHEMA)
+                self._migrate()
+                self.db.executescript(SCHEMA_INDEXES)
+            self.tables = {
+                row[0]
+                for row in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
         except sqlite3.Error as exc:
             raise _store_error(exc, self.path) from exc
         self.db.row_factory = sqlite3.Row
+
+    def _migrate(self) -> None:
+        """Columns added since a database file was made."""
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(pages)")}
+        if "domain_links" not in columns:
+            self.db.execute("ALTER TABLE pages ADD COLUMN domain_links TEXT")
 
     def close(self) -> None:
         self.db.close()
@@ -134,14 +184,26 @@ class SQLiteStore(Store):
     def write_pages(self, pages: list[PageItem]) -> None:
         try:
             with self.db:
+                graph: dict[tuple[str, str], list[int]] = {}
                 for page in pages:
-                    self._write_page(page)
+                    self._write_page(page, graph)
+                self._write_graph(graph)
         except sqlite3.Error as exc:
             raise _store_error(exc, self.path) from exc
 
-    def _write_page(self, page: PageItem) -> None:
+    def _write_page(self, page: PageItem, graph: dict[tuple[str, str], list[int]]) -> None:
         seen_at = page["fetched_at"]
         edges = page["edges"]
+        domain_links = page.get("domain_links")
+        if domain_links is not None:
+            row = self.db.execute(
+                "SELECT domain_links FROM pages WHERE url = ?", (page["url"],)
+            ).fetchone()
+            before = orjson.loads(row[0]) if row is not None and row[0] else None
+            for target, (links, count) in domain_links_change(before, domain_links).items():
+                pair = graph.setdefault((page["domain"], target), [0, 0])
+                pair[0] += links
+                pair[1] += count
         self.db.execute(
             UPSERT_PAGE,
             (
@@ -153,6 +215,7 @@ class SQLiteStore(Store):
                 len(edges),
                 seen_at,
                 seen_at,
+                None if domain_links is None else orjson.dumps(domain_links).decode(),
             ),
         )
         previous = {
@@ -175,6 +238,24 @@ class SQLiteStore(Store):
             self.db.executemany("UPDATE edges SET lost_at = ?, lost_reason = ? WHERE id = ?", gone)
         if edges:
             self.db.executemany(UPSERT_EDGE, [self._edge_row(e, previous, seen_at) for e in edges])
+
+    def _write_graph(self, graph: dict[tuple[str, str], list[int]]) -> None:
+        """Add a batch's changes to the domain graph; drop pairs no page has left."""
+        changed = [
+            (source, target, links, pages)
+            for (source, target), (links, pages) in graph.items()
+            if links or pages
+        ]
+        if not changed:
+            return
+        self.db.executemany(ADD_DOMAIN_LINKS, changed)
+        gone = [(s, t) for s, t, _, pages in changed if pages < 0]
+        if gone:
+            self.db.executemany(
+                "DELETE FROM domain_links WHERE source_domain = ? AND target_domain = ? "
+                "AND pages <= 0",
+                gone,
+            )
 
     @staticmethod
     def _edge_row(e: Edge, previous: dict[str, dict[str, Any]], seen_at: str) -> tuple:
@@ -218,7 +299,33 @@ class SQLiteStore(Store):
         since: str | None = None,
         dofollow: bool = False,
         limit: int | None = None,
+        source_domains: Sequence[str] | None = None,
     ) -> Iterator[Edge]:
+        where, params = self._backlinks_clause(target, state, since, dofollow)
+        if source_domains is not None:
+            where += f" AND source_domain IN ({_marks(source_domains)})"
+            params.extend(source_domains)
+        sql = (
+            f"SELECT {EDGE_COLUMNS} FROM edges WHERE {where} "
+            "ORDER BY source_domain, source_url, target_url"
+        )
+        return self._edges(sql, params, limit)
+
+    def source_domains(
+        self,
+        target: Target,
+        *,
+        state: State = "live",
+        since: str | None = None,
+        dofollow: bool = False,
+    ) -> list[str]:
+        where, params = self._backlinks_clause(target, state, since, dofollow)
+        sql = f"SELECT DISTINCT source_domain FROM edges WHERE {where} ORDER BY source_domain"
+        return [row[0] for row in self._query(sql, params)]
+
+    def _backlinks_clause(
+        self, target: Target, state: State, since: str | None, dofollow: bool
+    ) -> tuple[str, list[Any]]:
         where, params = self._target_clause(target)
         if state == "live":
             where += " AND lost_at IS NULL"
@@ -229,11 +336,7 @@ class SQLiteStore(Store):
             params.append(since)
         if dofollow:
             where += " AND nofollow = 0"
-        sql = (
-            f"SELECT {EDGE_COLUMNS} FROM edges WHERE {where} "
-            "ORDER BY source_domain, source_url, target_url"
-        )
-        return self._edges(sql, params, limit)
+        return where, params
 
     def new(self, target: Target, since: str, *, limit: int | None = None) -> Iterator[Edge]:
         where, params = self._target_clause(target)
@@ -314,11 +417,151 @@ class SQLiteStore(Store):
         for row in self._query(sql, params):
             yield dict(row)
 
+    # --- the domain graph and authority ---------------------------------------------
+
+    def domain_graph(self) -> Iterator[tuple[str, str, int, int]]:
+        if "domain_links" not in self.tables:
+            return
+        # Plain tuples, not sqlite3.Row: this reads every pair of the graph.
+        cursor = self.db.cursor()
+        cursor.row_factory = None
+        try:
+            yield from cursor.execute(
+                "SELECT source_domain, target_domain, links, pages FROM domain_links"
+            )
+        except sqlite3.Error as exc:
+            raise _store_error(exc, self.path) from exc
+
+    def linking_domains(self, domains: Sequence[str]) -> dict[str, set[str]]:
+        linking: dict[str, set[str]] = {domain: set() for domain in domains}
+        for chunk in _chunks(list(linking), DOMAIN_CHUNK):
+            if "domain_links" in self.tables:
+                sql = (
+                    "SELECT target_domain, source_domain FROM domain_links "
+                    f"WHERE target_domain IN ({_marks(chunk)})"
+                )
+                for target, source in self._query(sql, chunk):
+                    linking[target].add(source)
+            sql = (
+                "SELECT DISTINCT target_domain, source_domain FROM edges "
+                f"WHERE target_domain IN ({_marks(chunk)}) AND lost_at IS NULL"
+            )
+            for target, source in self._query(sql, chunk):
+                if source != target:
+                    linking[target].add(source)
+        return linking
+
+    def domain_profiles(
+        self, domains: Sequence[str], watched: Collection[str]
+    ) -> dict[str, dict[str, Any]]:
+        profiles = {
+            domain: {"pages": 0, "external_links": 0, "linked_domains": 0, "watched": []}
+            for domain in domains
+        }
+        watched = set(watched)
+        for chunk in _chunks(list(profiles), DOMAIN_CHUNK):
+            sql = (
+                "SELECT domain, COUNT(*) FROM pages "
+                f"WHERE domain IN ({_marks(chunk)}) GROUP BY domain"
+            )
+            for domain, count in self._query(sql, chunk):
+                profiles[domain]["pages"] = count
+            if "domain_links" not in self.tables:
+                continue
+            sql = (
+                "SELECT source_domain, target_domain, links FROM domain_links "
+                f"WHERE source_domain IN ({_marks(chunk)})"
+            )
+            for source, target, links in self._query(sql, chunk):
+                profile = profiles[source]
+                profile["external_links"] += links
+                profile["linked_domains"] += 1
+                if target in watched:
+                    profile["watched"].append(target)
+        for profile in profiles.values():
+            profile["watched"].sort()
+        return profiles
+
+    def watched_domains(self) -> list[str]:
+        # One index probe per domain, not a scan of every edge.
+        found: list[str] = []
+        try:
+            row = self.db.execute("SELECT MIN(target_domain) FROM edges").fetchone()
+            while row is not None and row[0] is not None:
+                found.append(row[0])
+                row = self.db.execute(
+                    "SELECT MIN(target_domain) FROM edges WHERE target_domain > ?", (row[0],)
+                ).fetchone()
+        except sqlite3.Error as exc:
+            raise _store_error(exc, self.path) from exc
+        return found
+
+    def write_authority(self, rows: Iterable[Mapping[str, Any]], ranked_at: str) -> int:
+        count = 0
+        try:
+            with self.db:
+                self.db.execute("DELETE FROM domains")
+                for chunk in _batches(rows, 10_000):
+                    self.db.executemany(
+                        "INSERT INTO domains (domain, pagerank, harmonic, pagerank_raw, "
+                        "harmonic_raw, ranked_at) VALUES (?, ?, ?, ?, ?, ?)",
+                        [
+                            (
+                                r["domain"],
+                                r["pagerank"],
+                                r["harmonic"],
+                                r["pagerank_raw"],
+                                r["harmonic_raw"],
+                                ranked_at,
+                            )
+                            for r in chunk
+                        ],
+                    )
+                    count += len(chunk)
+        except sqlite3.Error as exc:
+            raise _store_error(exc, self.path) from exc
+        return count
+
+    def authority(self, domains: Iterable[str]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        if "domains" not in self.tables:
+            return found
+        for chunk in _chunks(sorted(set(domains)), DOMAIN_CHUNK):
+            sql = (
+                "SELECT domain, pagerank, harmonic, pagerank_raw, harmonic_raw, ranked_at "
+                f"FROM domains WHERE domain IN ({_marks(chunk)})"
+            )
+            for row in self._query(sql, chunk):
+                record = dict(row)
+                found[record.pop("domain")] = record
+        return found
+
     def _query(self, sql: str, params: list[Any]) -> Iterator[sqlite3.Row]:
         try:
             yield from self.db.execute(sql, params)
         except sqlite3.Error as exc:
             raise _store_error(exc, self.path) from exc
+
+
+def _marks(values: Sequence[Any]) -> str:
+    return ", ".join("?" * len(values))
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _batches(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Lists of up to `size` items of an iterable, read as they are needed."""
+    batch: list[Any] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _like_escape(text: str) -> str:

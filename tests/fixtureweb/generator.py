@@ -10,11 +10,12 @@ target URL spelled out, never computed with crawler/urls.py. The pages a crawl
 fetches follow from the declared internal links by a breadth-first walk to
 depth MAX_DEPTH.
 
-Seeds: the five hand-written sites (sites.py) and three bulk sites
+Seeds: the hand-written sites (sites.py, profiles.py) and three bulk sites
 (news.zeta.test, eta.test, www.theta.test) whose size ``pages`` scales; bulk
 pages are rendered on demand, so a 20,000-page web stays small in memory.
 Watched: mysite.test, competitor.test, xn--bcher-kva.test (bücher.test),
-alice.pages.test (a deeper-host entry) and gamma.test (also a seed domain).
+alice.pages.test (a deeper-host entry), gamma.test (also a seed domain) and
+mysite.test's competitors acme.test, globex.test, initech.test.
 
 Hosts of watched and unwatched non-seed domains are traps: the server answers
 any path there with a page of links, so a crawler that wrongly fetches one
@@ -44,7 +45,7 @@ from .model import (
 )
 from .sites import CORE_SEEDS, ROBOTS, build_core
 
-CORE_PAGES = 72  # roughly how many pages the hand-written sites contribute
+CORE_PAGES = 87  # roughly how many pages the hand-written sites contribute
 BULK_SITES = (
     ("news.zeta.test", "http://news.zeta.test/", "Zeta News"),
     ("eta.test", "eta.test", "Eta Forum"),

@@ -11,7 +11,18 @@ from dataclasses import dataclass, field
 
 MAX_DEPTH = 3
 HTML = "text/html; charset=utf-8"
-WATCH = ("mysite.test", "competitor.test", "xn--bcher-kva.test", "alice.pages.test", "gamma.test")
+# mysite.test's competitors in a gap analysis (profiles.py)
+COMPETITORS = ("acme.test", "globex.test", "initech.test")
+WATCH = (
+    "mysite.test",
+    "competitor.test",
+    "xn--bcher-kva.test",
+    "alice.pages.test",
+    "gamma.test",
+    *COMPETITORS,
+)
+# The unrelated sites the link farm links to (profiles.py).
+BRAND_DOMAINS = frozenset(f"brand{i:03d}.test" for i in range(120))
 # Registered domains whose hosts get trap pages (never legitimately fetched).
 TRAP_DOMAINS = frozenset(
     {
@@ -23,6 +34,8 @@ TRAP_DOMAINS = frozenset(
         "notmysite.test",
         "evil.test",
         "mysite.testing",
+        *COMPETITORS,
+        *BRAND_DOMAINS,
     }
 )
 

@@ -9,6 +9,7 @@ docs/edge-semantics.md, each page written next to the edges it must produce.
 - blog.gamma.test / www.gamma.test: a seed domain that is also watched.
 - delta.test: a chain deeper than the max depth.
 - www.epsilon.test: encodings, non-HTML responses, error pages, titles.
+- a link farm and the sites linking to mysite.test's competitors: profiles.py.
 
 ``version=2`` changes some pages (the ``if w.v2`` branches) for recrawl tests.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 import base64
 
 from .model import Link, WebBuilder
+from .profiles import PROFILE_SEEDS, build_profiles
 
 ROBOTS = {
     "www.alpha.test": "User-agent: *\nDisallow: /private/\n\nSitemap: http://www.alpha.test/sitemap.xml\n",
@@ -35,6 +37,7 @@ CORE_SEEDS = (
     "http://blog.gamma.test/",
     "delta.test",
     "http://www.epsilon.test/",
+    *PROFILE_SEEDS,
 )
 # A 1x1 transparent PNG.
 PNG = base64.b64decode(
@@ -883,6 +886,6 @@ def _epsilon(w: WebBuilder) -> None:
 def build_core(version: int) -> dict:
     """Canonical URL → Page of every hand-written page of a version."""
     w = WebBuilder(version)
-    for build in (_alpha, _beta, _gamma, _delta, _epsilon):
+    for build in (_alpha, _beta, _gamma, _delta, _epsilon, build_profiles):
         build(w)
     return w.pages()
