@@ -23,29 +23,14 @@ from xml.sax.saxutils import escape, quoteattr
 
 import orjson
 
+from crawler.items import EDGE_FIELDS
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
 FORMATS = ("csv", "jsonl", "parquet", "graphml")
-EXPORT_FIELDS = (
-    "source_url",
-    "target_url",
-    "source_domain",
-    "target_domain",
-    "anchor",
-    "alt",
-    "rel",
-    "nofollow",
-    "link_type",
-    "source_title",
-    "source_status",
-    "first_seen",
-    "last_seen",
-    "lost_at",
-    "lost_reason",
-    "authority",
-    "harmonic",
-)
+# The edge record, then what a recrawl and `linkwatch rank` add to it.
+EXPORT_FIELDS = (*EDGE_FIELDS, "lost_at", "lost_reason", "authority", "harmonic")
 DATE_FIELDS = ("first_seen", "last_seen", "lost_at")
 BOOL_FIELDS = ("nofollow",)
 INT_FIELDS = ("source_status",)
