@@ -128,8 +128,9 @@ def render_run(
     summary = [
         [s.title, r.figure, r.target, r.measured, r.verdict] for s in sections for r in s.rows
     ]
+    repeats = f"{repeat} repeat{'s' if repeat > 1 else ''}"
     head = [
-        f"## {started:%Y-%m-%d %H:%M} UTC — `python -m bench{mode}` ({repeat} repeats)",
+        f"## {started:%Y-%m-%d %H:%M} UTC — `python -m bench{mode}` ({repeats})",
         f"Machine: {machine()}. Versions: {versions()}. Total wall time: {wall:.0f} s.",
         markdown_table(["benchmark", "figure", "target", "measured", "verdict"], summary),
     ]
