@@ -8,11 +8,17 @@ is one line a user can act on.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from crawler.domains import clean_domain
 from crawler.urls import RejectedURL, normalize_url, url_host
+
+# "scheme:" at the start of an entry ...
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
+# ... unless it is a host with a port ("x.org:8080", "localhost:8080/p").
+_HOST_AND_PORT = re.compile(r"[^/?#:@\\]+:[0-9]+(?:[/?#\\]|\Z)")
 
 
 class ArgumentError(ValueError):
@@ -41,9 +47,34 @@ def read_list(value: str | None, what: str) -> list[str]:
     return entries
 
 
+def _has_scheme(text: str) -> bool:
+    """Whether ``text`` starts with a URL scheme (``http:``, ``mailto:``), not a port."""
+    return _SCHEME.match(text) is not None and _HOST_AND_PORT.match(text) is None
+
+
 def clean_seed(entry: str) -> str:
-    """A seed as a canonical URL; a bare domain means its http:// home page."""
-    url = entry if "://" in entry else f"http://{entry}/"
+    """A seed as a canonical URL.
+
+    A URL (``https://x.org/a``, also ``http:/x.org``) is normalized; an entry
+    without a scheme is a host with an optional port, path and query
+    (``x.org``, ``x.org:8080/a?b``) on http. Other schemes, credentials
+    without a scheme (``a@b.org``), wildcards and malformed hosts are refused.
+    """
+    text = entry.strip()
+    if not text:
+        raise ArgumentError("seeds: empty entry")
+    if _has_scheme(text):
+        url = text
+    else:
+        authority = re.split(r"[/?#\\]", text.removeprefix("//"), maxsplit=1)[0]
+        if "@" in authority:
+            raise ArgumentError(f"seeds: not a URL or domain: {entry!r} (an e-mail address?)")
+        url = f"http://{text.removeprefix('//')}"
+    authority = re.split(r"[/?#\\]", url.split("//", 1)[-1], maxsplit=1)[0]
+    if "*" in authority:
+        raise ArgumentError(
+            f"seeds: no wildcards in {entry!r}: a seed's whole registered domain is crawled"
+        )
     try:
         canonical = normalize_url(url)
     except RejectedURL as exc:
@@ -55,29 +86,37 @@ def clean_seed(entry: str) -> str:
     return canonical
 
 
+def clean_watch(entry: str) -> str:
+    """A watch entry as a domain or host in normal form (see domains.clean_domain)."""
+    text = entry.strip()
+    if _has_scheme(text) and "://" not in text:
+        scheme, _, rest = text.partition(":")
+        if scheme.lower() not in ("http", "https"):
+            raise ArgumentError(f"watch: not a domain: {entry!r} (a {scheme.lower()}: URL)")
+        text = f"{scheme}://{rest.lstrip('/')}"  # "http:/x.org", as browsers read it
+    try:
+        return clean_domain(text)
+    except ValueError as exc:
+        raise ArgumentError(f"watch: {exc}") from None
+
+
 def parse_seeds(value: str | None) -> list[str]:
     return list(dict.fromkeys(clean_seed(e) for e in read_list(value, "seeds")))
 
 
 def parse_watch(value: str | None) -> list[str]:
-    domains = []
-    for entry in read_list(value, "watch"):
-        try:
-            domains.append(clean_domain(entry))
-        except ValueError as exc:
-            raise ArgumentError(f"watch: {exc}") from None
-    return list(dict.fromkeys(domains))
+    return list(dict.fromkeys(clean_watch(e) for e in read_list(value, "watch")))
 
 
-def parse_positive_int(value: str | int | None, what: str, default: int) -> int:
+def parse_positive_int(value: str | int | None, what: str, default: int, minimum: int = 0) -> int:
     if value is None or value == "":
         return default
     try:
         number = int(value)
     except (TypeError, ValueError):
         raise ArgumentError(f"{what}: not a whole number: {value!r}") from None
-    if number < 0:
-        raise ArgumentError(f"{what}: must be 0 or more, got {number}")
+    if number < minimum:
+        raise ArgumentError(f"{what}: must be {minimum} or more, got {number}")
     return number
 
 
@@ -108,7 +147,8 @@ def parse_crawl_arguments(
         seeds=seeds,
         watch=watch,
         depth=parse_positive_int(args.get("depth"), "depth", default_depth),
+        # 0 pages would crawl nothing at all: surely a mistake.
         max_pages_per_domain=parse_positive_int(
-            args.get("max_pages_per_domain"), "max_pages_per_domain", default_max_pages
+            args.get("max_pages_per_domain"), "max_pages_per_domain", default_max_pages, minimum=1
         ),
     )

@@ -5,30 +5,39 @@ and returns a Deferred that fires once the batch holding the item is committed:
 an item is "done" only when it is durable, which is what a crawl frontier may
 acknowledge on (see crawler/frontier). While the writer is behind, pending
 items keep their responses in Scrapy's scraper slot, and Scrapy stops
-downloading once that slot is full (SCRAPER_SLOT_MAX_ACTIVE_SIZE): the crawl
-slows down instead of memory growing.
+downloading once that slot is full (SCRAPER_SLOT_MAX_ACTIVE_SIZE); and once
+LINKWATCH_STORE_MAX_BUFFER pages wait for the writer, the pipeline pauses the
+engine (no new downloads) until half of them are written: the crawl slows down
+instead of memory growing, however small the pages.
 
 A batch that fails with a transient error (server down, database locked) is
 retried with backoff until it succeeds or the crawl ends; a permanent error
 (read-only or full disk) stops the crawl with reason `store_failed`, and what
 was committed before stays intact.
 
-Settings: LINKWATCH_STORE_BATCH_SIZE, LINKWATCH_STORE_FLUSH_INTERVAL, and the
-store's own (LINKWATCH_DB, MONGO_URI, MONGO_DATABASE).
+At shutdown (the crawl's end, Ctrl-C, SIGTERM) every pending page is written
+first, retrying while the store is down. A second Ctrl-C stops the process at
+once: the writer is a daemon thread and a batch is one transaction, so the
+store keeps exactly the batches committed before.
+
+Settings: LINKWATCH_STORE_BATCH_SIZE, LINKWATCH_STORE_FLUSH_INTERVAL,
+LINKWATCH_STORE_MAX_BUFFER, and the store's own (LINKWATCH_DB, MONGO_URI,
+MONGO_DATABASE).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
 from collections import deque
 from typing import TYPE_CHECKING
 
+from scrapy import signals
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
-from twisted.internet.threads import deferToThread
 
 from pipelines.stores import StoreError, open_store
 
@@ -43,6 +52,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MAX_BACKOFF = 30.0
+# Seconds between two looks at whether the crawl is stopping, while a batch fills.
+HURRY_CHECK = 0.25
 
 
 class BatchWriter(threading.Thread):
@@ -55,6 +66,7 @@ class BatchWriter(threading.Thread):
         flush_interval: float,
         on_done: Callable[[list[Deferred]], None],
         on_fatal: Callable[[Exception, list[Deferred]], None],
+        hurry: Callable[[], bool] | None = None,
     ) -> None:
         super().__init__(name="linkwatch-store-writer", daemon=True)
         self.open_store = open_store
@@ -62,6 +74,9 @@ class BatchWriter(threading.Thread):
         self.flush_interval = flush_interval
         self.on_done = on_done
         self.on_fatal = on_fatal
+        # True once the crawl is stopping: write what is pending without waiting
+        # for a full batch or the flush interval (Scrapy's shutdown waits for it).
+        self.hurry = hurry
         self.pending: deque[tuple[PageItem, Deferred]] = deque()
         self.wakeup = threading.Condition()
         self.closing = False
@@ -78,19 +93,22 @@ class BatchWriter(threading.Thread):
                 self.wakeup.notify()
 
     def close(self) -> None:
-        """Flush what is pending and stop; blocks until done."""
+        """Flush what is pending, then stop; returns at once (the thread ends when done)."""
         with self.wakeup:
             self.closing = True
             self.wakeup.notify()
-        self.join()
+
+    @property
+    def backlog(self) -> int:
+        with self.wakeup:
+            return len(self.pending)
 
     def run(self) -> None:
         try:
             self.store = self.open_store()
         except StoreError as exc:
-            self.failed = exc
+            self.failed = exc  # StorePipeline.open_spider reports it
             self.ready.set()
-            self._fail_rest(exc)
             return
         self.ready.set()
         try:
@@ -108,9 +126,10 @@ class BatchWriter(threading.Thread):
             deadline = time.monotonic() + self.flush_interval
             while not self.closing and len(self.pending) < self.batch_size:
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 and self.pending:
+                if self.pending and (remaining <= 0 or (self.hurry is not None and self.hurry())):
                     break
-                self.wakeup.wait(remaining if remaining > 0 else self.flush_interval)
+                wait = remaining if remaining > 0 else self.flush_interval
+                self.wakeup.wait(wait if self.hurry is None else min(wait, HURRY_CHECK))
                 if not self.pending:
                     deadline = time.monotonic() + self.flush_interval
             if self.closing and not self.pending:
@@ -162,12 +181,17 @@ class StorePipeline:
         batch_size: int = 500,
         flush_interval: float = 1.0,
         crawler: Crawler | None = None,
+        max_buffer: int = 5_000,
     ) -> None:
         self.open_store = open_store
         self.batch_size = batch_size
         self.flush_interval = flush_interval
         self.crawler = crawler
+        self.max_buffer = max(1, max_buffer)
         self.writer: BatchWriter | None = None
+        # Items handed to the writer and not yet committed (reactor thread only).
+        self.buffered = 0
+        self.paused = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -177,6 +201,7 @@ class StorePipeline:
             batch_size=settings.getint("LINKWATCH_STORE_BATCH_SIZE"),
             flush_interval=settings.getfloat("LINKWATCH_STORE_FLUSH_INTERVAL"),
             crawler=crawler,
+            max_buffer=settings.getint("LINKWATCH_STORE_MAX_BUFFER"),
         )
 
     def open_spider(self) -> None:
@@ -186,37 +211,101 @@ class StorePipeline:
             self.flush_interval,
             on_done=self._batch_done,
             on_fatal=self._store_failed,
+            hurry=self._stopping,
         )
         self.writer.start()
         self.writer.ready.wait()
         if self.writer.failed is not None:
-            raise self.writer.failed
+            if self.crawler is None:
+                raise self.writer.failed
+            # One line, and a crawl that ends at once with reason store_failed,
+            # rather than a traceback from deep inside Scrapy's start-up.
+            logger.error("store unavailable, not crawling: %s", self.writer.failed)
+            self.crawler.signals.connect(self._close_at_start, signal=signals.engine_started)
 
     async def process_item(self, item: PageItem) -> PageItem:
         """Completes once the item is committed (see the module docstring)."""
         assert self.writer is not None
-        if self.writer.failed is None:
-            done: Deferred = Deferred()
-            self.writer.put(item, done)
-            await maybe_deferred_to_future(done)
+        if self.writer.failed is not None:
+            self._inc_stat("linkwatch/pages_not_stored")
+            return item
+        done: Deferred = Deferred()
+        self.buffered += 1
+        self.writer.put(item, done)
+        if self.buffered >= self.max_buffer and not self.paused:
+            self._pause()
+        await maybe_deferred_to_future(done)
         return item
 
     async def close_spider(self) -> None:
         assert self.writer is not None
-        await maybe_deferred_to_future(deferToThread(self.writer.close))
+        self._resume()
+        self.writer.close()
+        # Polled rather than joined in a thread: a second Ctrl-C must be able
+        # to stop the reactor while the store is still down.
+        next_notice = time.monotonic() + 5
+        while self.writer.is_alive():
+            await asyncio.sleep(0.05)
+            if time.monotonic() >= next_notice:
+                next_notice += 30
+                logger.warning(
+                    "waiting for the store to write %d pages (Ctrl-C again to stop at once)",
+                    self.writer.backlog,
+                )
         self._set_stat("linkwatch/edges_stored", self.writer.written_edges)
         self._set_stat("linkwatch/pages_stored", self.writer.written_pages)
 
+    def _stopping(self) -> bool:
+        # Asked from the writer thread: an attribute read, no reactor call. The
+        # engine runs from start to Ctrl-C/SIGTERM (no items are pending before).
+        engine = self.crawler.engine if self.crawler is not None else None
+        return engine is not None and not engine.running
+
+    def _close_at_start(self) -> None:
+        # Once the engine runs: closing it before would leave it waiting forever.
+        reactor.callLater(0, self._stop_crawl, [])
+
+    # --- back-pressure (reactor thread) ------------------------------------------
+
+    def _pause(self) -> None:
+        engine = self.crawler.engine if self.crawler is not None else None
+        if engine is None:
+            return
+        self.paused = True
+        engine.pause()
+        self._inc_stat("linkwatch/store_backpressure")
+        logger.info("%d pages wait for the store: downloads paused", self.buffered)
+
+    def _resume(self) -> None:
+        if not self.paused:
+            return
+        self.paused = False
+        engine = self.crawler.engine if self.crawler is not None else None
+        if engine is not None:
+            engine.unpause()
+        logger.info("the store caught up (%d pages waiting): downloads resumed", self.buffered)
+
+    def _written(self, deferreds: list[Deferred]) -> None:
+        self.buffered -= len(deferreds)
+        if self.paused and self.buffered <= self.max_buffer // 2:
+            self._resume()
+        _fire_all(deferreds)
+
+    # --- called from the writer thread ------------------------------------------
+
     def _batch_done(self, deferreds: list[Deferred]) -> None:
-        reactor.callFromThread(_fire_all, deferreds)
+        reactor.callFromThread(self._written, deferreds)
 
     def _store_failed(self, exc: Exception, deferreds: list[Deferred]) -> None:
-        logger.error("store failed, stopping the crawl: %s", exc)
-        logger.error("%d pages were not stored", len(deferreds))
+        logger.error(
+            "store failed, stopping the crawl (%d pages not stored): %s", len(deferreds), exc
+        )
         reactor.callFromThread(self._stop_crawl, deferreds)
 
     def _stop_crawl(self, deferreds: list[Deferred]) -> None:
-        self._set_stat("linkwatch/pages_not_stored", len(deferreds))
+        self._inc_stat("linkwatch/pages_not_stored", len(deferreds))
+        self.buffered = 0
+        self._resume()
         _fire_all(deferreds)
         if self.crawler is not None and self.crawler.engine is not None:
             deferred_from_coro(self.crawler.engine.close_spider_async(reason="store_failed"))
@@ -224,6 +313,10 @@ class StorePipeline:
     def _set_stat(self, key: str, value: int) -> None:
         if self.crawler is not None and self.crawler.stats is not None:
             self.crawler.stats.set_value(key, value)
+
+    def _inc_stat(self, key: str, count: int = 1) -> None:
+        if self.crawler is not None and self.crawler.stats is not None:
+            self.crawler.stats.inc_value(key, count)
 
 
 def _fire_all(deferreds: list[Deferred]) -> None:

@@ -37,6 +37,11 @@ LINKWATCH_MAX_PAGES_PER_DOMAIN = 10_000
 LINKWATCH_STRIP_PARAMS = list(_urls.DEFAULT_STRIP_PARAMS)
 # URLs longer than this (in canonical form) are neither followed nor stored.
 LINKWATCH_MAX_URL_LENGTH = 2048
+# Links are not followed when one path segment occurs more often than this in
+# their URL (/a/a/a/a/: a spider trap, crawler/traps.py); 0: no limit.
+LINKWATCH_MAX_PATH_REPEATS = 3
+# ... nor when their path has more segments than this; 0: no limit.
+LINKWATCH_MAX_PATH_SEGMENTS = 32
 # Contact URL put in the user agent, so site owners can reach the operator.
 LINKWATCH_CONTACT_URL = "https://github.com/linkwatch/linkwatch"
 
@@ -104,11 +109,19 @@ TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+# Fetch private, loopback, link-local and cloud-metadata addresses too (an
+# intranet crawl, the tests' local web); off, the SSRF guard refuses them.
+LINKWATCH_ALLOW_PRIVATE_NETWORKS = False
+# The SSRF guard's resolver: refuses non-public DNS answers at connect time.
+TWISTED_DNS_RESOLVER = "crawler.safety.PublicOnlyResolver"
 
 # --- Components a backlink crawl does not need -----------------------------------
 # Each runs on every request. The spider already keeps to the seed domains,
 # counts depth and bounds URL length; nothing here needs HTTP auth or copies meta.
 DOWNLOADER_MIDDLEWARES = {
+    # The SSRF guard (crawler/safety.py): after HttpProxyMiddleware (750), to know
+    # which requests go through a proxy; its exceptions reach it before RetryMiddleware.
+    "crawler.safety.SSRFGuardMiddleware": 760,
     "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
     "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
 }

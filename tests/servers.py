@@ -301,6 +301,7 @@ class RedisServer(_ManagedServer):
     even ``kill()`` (SIGKILL) loses nothing. With ``everysec`` a SIGKILL usually loses
     nothing too, but not always (Redis postpones AOF writes while a slow fsync runs), and
     tests that prove "nothing is lost" must not be flaky. No RDB snapshots (``save ""``).
+    ``password`` sets ``requirepass``; ``url`` then carries it (``redis://:pw@host:port/0``).
     """
 
     _name = "redis"
@@ -312,6 +313,7 @@ class RedisServer(_ManagedServer):
         data_dir: str | os.PathLike[str] | None = None,
         binary: str | None = None,
         appendfsync: str = "always",
+        password: str | None = None,
     ) -> None:
         binary = binary or find_binary("redis-server")
         if binary is None:
@@ -322,11 +324,13 @@ class RedisServer(_ManagedServer):
         if appendfsync not in {"always", "everysec", "no"}:
             raise ValueError(f"appendfsync must be always, everysec or no: {appendfsync!r}")
         self.appendfsync = appendfsync
+        self.password = password
         super().__init__(binary, port=port, data_dir=data_dir)
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     def _argv(self) -> list[str]:
         return [
@@ -342,11 +346,15 @@ class RedisServer(_ManagedServer):
             "--appendonly", "yes",
             "--appendfsync", self.appendfsync,
             "--logfile", "",  # stdout, which is our log file
-        ]  # fmt: skip
+        ] + (["--requirepass", self.password] if self.password else [])  # fmt: skip
 
     def _answers(self) -> bool:
         client = redis.Redis(
-            host="127.0.0.1", port=self.port, socket_connect_timeout=0.5, socket_timeout=2
+            host="127.0.0.1",
+            port=self.port,
+            password=self.password,
+            socket_connect_timeout=0.5,
+            socket_timeout=2,
         )
         try:
             return bool(client.ping())

@@ -74,11 +74,13 @@ def redis_client(url: str) -> redis.Redis:
 def mask_url(url: str) -> str:
     """REDIS_URL / MONGO_URI without the password, for logs and status."""
     scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest.split("/", 1)[0]:
+    authority, slash, path = rest.partition("/")
+    if not sep or "@" not in authority:
         return url
-    userinfo, _, hostpart = rest.partition("@")
+    # The last "@" ends the userinfo: a password may hold a raw "@" itself.
+    userinfo, _, hostpart = authority.rpartition("@")
     user = userinfo.split(":", 1)[0]
-    return f"{scheme}://{user + ':' if user else ''}***@{hostpart}"
+    return f"{scheme}://{user + ':' if user else ''}***@{hostpart}{slash}{path}"
 
 
 class FrontierScheduler(ScrapyRedisScheduler):

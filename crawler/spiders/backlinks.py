@@ -28,6 +28,7 @@ from crawler.arguments import ArgumentError, CrawlArguments, clean_seed, parse_c
 from crawler.domains import WatchList, registered_domain
 from crawler.extraction import extract_links
 from crawler.items import utc_now
+from crawler.traps import markup_trap, trap_reason
 from crawler.urls import RejectedURL, URLNormalizer, url_host
 
 if TYPE_CHECKING:
@@ -100,6 +101,8 @@ class BacklinksSpider(scrapy.Spider):
             strip_params=settings.getlist("LINKWATCH_STRIP_PARAMS"),
             max_length=settings.getint("LINKWATCH_MAX_URL_LENGTH"),
         )
+        self.max_path_repeats = settings.getint("LINKWATCH_MAX_PATH_REPEATS")
+        self.max_path_segments = settings.getint("LINKWATCH_MAX_PATH_SEGMENTS")
 
     @property
     def stats(self) -> StatsCollector:
@@ -163,6 +166,9 @@ class BacklinksSpider(scrapy.Spider):
         """A request for an internal URL not requested before, within the page cap."""
         if url in self.requested:
             return None
+        if depth and (trap := trap_reason(url, self.max_path_repeats, self.max_path_segments)):
+            self.stats.inc_value(f"linkwatch/trap_skipped/{trap}")
+            return None
         domain = registered_domain(url_host(url))
         fetched = self.pages_per_domain.get(domain, 0)
         if fetched >= self.max_pages_per_domain:
@@ -189,6 +195,9 @@ class BacklinksSpider(scrapy.Spider):
             return
         if not is_html(response):
             self.stats.inc_value("linkwatch/non_html_skipped")
+            return
+        if (trap := markup_trap(response.body)) is not None:
+            self.stats.inc_value(f"linkwatch/pages_skipped/{trap}")
             return
         page = extract_links(
             response.body,
@@ -298,7 +307,11 @@ class BacklinksSpider(scrapy.Spider):
 
     def fetch_failed(self, failure: Any) -> None:
         if failure.check(IgnoreRequest):
-            return  # robots.txt or a size limit said no; Scrapy counts those itself
+            # robots.txt and the SSRF guard count their refusals; Scrapy only logs
+            # a body that outgrows DOWNLOAD_MAXSIZE while it is decompressed.
+            if "DOWNLOAD_MAXSIZE" in failure.getErrorMessage():
+                self.stats.inc_value("linkwatch/fetch_failed/too_large")
+            return
         self.stats.inc_value(f"linkwatch/fetch_failed/{failure.type.__name__}")
         logger.info("fetch failed: %s (%s)", failure.request.url, failure.getErrorMessage())
 
