@@ -96,6 +96,26 @@ def test_serializer_round_trips_a_request():
     assert back.callback == spider.parse and back.errback == spider.fetch_failed
 
 
+def test_queued_requests_are_encoded_as_scrapy_would_without_its_method_search(client, keys):
+    spider = FakeSpider()
+    queue = make_queue(client, keys)
+    request = scrapy.Request(
+        "http://a.test/x",
+        callback=FakeSpider().parse,  # another instance's method, as Scrapy allows
+        errback=spider.fetch_failed,
+        headers={"X-Test": "v"},
+        meta={"depth": 3},
+        priority=-3,
+    )
+    assert queue._encode_request(request) == serializer.dumps(request.to_dict(spider=queue.spider))
+
+    def elsewhere(response):
+        pass
+
+    with pytest.raises(ValueError, match="not a method of the spider"):
+        queue._encode_request(scrapy.Request("http://a.test/y", callback=elsewhere))
+
+
 @pytest.mark.parametrize(
     "payload",
     [
@@ -177,6 +197,31 @@ def test_one_host_is_leased_to_one_worker_at_a_time(client, keys):
     assert queue.release(a.token) is False  # released once only
     [again], *_ = queue.lease(10)
     assert again.host == "a.test"
+
+
+def test_a_host_with_free_slots_fills_the_room_in_one_call_after_one_per_host(client, keys):
+    queue = make_queue(client, keys, host_concurrency=3)
+    queue.enqueue(
+        [entry(queue, f"http://a.test/{i}") for i in range(5)] + [entry(queue, "http://b.test/1")]
+    )
+    leases, *_ = queue.lease(2)
+    assert sorted(lease.host for lease in leases) == ["a.test", "b.test"]  # one per host first
+    leases, *_ = queue.lease(10)
+    assert [lease.host for lease in leases] == ["a.test", "a.test"]  # a.test's free slots
+    assert queue.lease(10)[0] == []  # 3 of a.test downloading: its limit
+
+
+def test_sync_queues_releases_and_acknowledges_before_it_leases(client, keys):
+    queue = make_queue(client, keys)
+    queue.enqueue([entry(queue, "http://a.test/1")])
+    [first], *_ = queue.lease(5)
+    found = [entry(queue, "http://a.test/2"), entry(queue, "http://a.test/1")]
+    new, acked, (leases, *_) = queue.sync(found, [first.token], [first.token], 5)
+    # /1 was seen already; a.test was freed in the same call, so /2 is leased at once
+    assert (new, acked) == (1, 1)
+    assert [serializer.loads(lease.payload)["url"] for lease in leases] == ["http://a.test/2"]
+    assert client.zcard(keys.leases) == 1 and len(queue) == 0
+    assert queue.sync([], [], [], 0) == (0, 0, None)
 
 
 def test_host_delay_holds_a_host_back(client, keys):

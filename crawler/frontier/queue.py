@@ -17,6 +17,9 @@ request and a deadline. Then:
 Each step is one Lua script, so a step is all or nothing even if the worker
 dies in the middle. New requests are checked against the Bloom filter and
 queued by the same script: a URL is never marked seen without being queued.
+A worker's usual round trip is SYNC_LUA: the links its pages found, the hosts
+it freed and the pages it stored, then new leases, all in one call (a few
+hundred microseconds of Python each: one call instead of four per page).
 
 Keys are built inside the scripts from the prefix (keys.py); this needs one
 Redis server, not Redis Cluster.
@@ -26,10 +29,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from scrapy import Request
 from scrapy_redis.queue import Base as ScrapyRedisQueue
 
+from crawler.frontier import serializer
 from crawler.frontier.bloom import BLOOM_LUA, url_hashes
 from crawler.urls import url_host
 
@@ -104,22 +109,85 @@ end
 """
 )
 
-# ARGV[5..]: groups of (check, h1, h2, host, payload). Returns 1 (queued) or 0 (seen).
-ENQUEUE_LUA = (
+# The steps below as functions, so SYNC_LUA can run several in one call.
+STEPS_LUA = (
     COMMON_LUA
     + """
-local out = {}
-for i = 5, #ARGV, 5 do
-  local new = 1
-  if ARGV[i] == '1' then
-    new = bloom_add(prefix .. ':bloom', tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]))
+-- ARGV[first..]: `count` groups of (check, h1, h2, host, payload); 1 queued, 0 seen
+local function enqueue(first, count)
+  local out = {}
+  for i = first, first + 5 * (count - 1), 5 do
+    local new = 1
+    if ARGV[i] == '1' then
+      new = bloom_add(prefix .. ':bloom', tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]))
+    end
+    if new == 1 then push(ARGV[i + 3], ARGV[i + 4], false) end
+    out[#out + 1] = new
   end
-  if new == 1 then push(ARGV[i + 3], ARGV[i + 4], false) end
-  out[#out + 1] = new
+  return out
 end
-return out
+
+-- the download of a lease is over: free its host slot (once)
+local function release(token)
+  local lease = prefix .. ':lease:' .. token
+  if redis.call('HGET', lease, 'held') ~= '1' then return 0 end
+  redis.call('HSET', lease, 'held', '0')
+  release_host(redis.call('HGET', lease, 'host'))
+  return 1
+end
+
+-- Up to n leases from ready hosts: one per host first, then more from hosts
+-- with free slots (with no host delay), so one call fills a worker's room.
+local function lease(n, ttl, worker)
+  local out = {}
+  local taken = 0
+  local hosts = redis.call('ZRANGEBYSCORE', ready, '-inf', now, 'LIMIT', 0, n)
+  local free = {}
+  for i, host in ipairs(hosts) do
+    redis.call('ZREM', ready, host)
+    local busy = tonumber(redis.call('HGET', inflight, host) or '0')
+    free[i] = math.max(1, limit - busy)
+    if delay > 0 then free[i] = 1 end
+  end
+  local more = true
+  while more and taken < n do
+    more = false
+    for i, host in ipairs(hosts) do
+      if taken < n and free[i] > 0 then
+        local payload = redis.call('LPOP', queue_of(host))
+        if payload then
+          free[i] = free[i] - 1
+          more = more or free[i] > 0
+          taken = taken + 1
+          redis.call('DECR', queued)
+          redis.call('HINCRBY', inflight, host, 1)
+          local token = tostring(redis.call('INCR', prefix .. ':lease_seq'))
+          redis.call('ZADD', prefix .. ':leases', now + ttl, token)
+          redis.call('HSET', prefix .. ':lease:' .. token,
+                     'host', host, 'payload', payload, 'held', '1', 'worker', worker)
+          out[#out + 1] = token
+          out[#out + 1] = host
+          out[#out + 1] = payload
+        else
+          free[i] = 0
+        end
+      end
+    end
+  end
+  for _, host in ipairs(hosts) do maybe_ready(host, now + delay) end
+  local scope = redis.call('GET', prefix .. ':scope') or '0'
+  if #out == 0 then
+    local first = redis.call('ZRANGE', ready, 0, 0, 'WITHSCORES')
+    return {'', first[2] or '', redis.call('GET', queued) or '0', scope}
+  end
+  out[#out + 1] = scope
+  return out
+end
 """
 )
+
+# ARGV[5..]: groups of (check, h1, h2, host, payload). Returns 1 (queued) or 0 (seen).
+ENQUEUE_LUA = STEPS_LUA + "return enqueue(5, (#ARGV - 4) / 5)\n"
 
 # ARGV[5..]: groups of (raw entry, domain, check, h1, h2, host, payload). Takes each
 # raw entry out of start_urls and, if it was still there, queues it (payload '' =
@@ -148,49 +216,10 @@ return taken
 
 # ARGV[5]=n, ARGV[6]=ttl ms, ARGV[7]=worker. Returns {token, host, payload, ...,
 # scope version}, or {'', next ready time, queued, scope version} when no host is ready.
-LEASE_LUA = (
-    COMMON_LUA
-    + """
-local n, ttl, worker = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
-local out = {}
-local hosts = redis.call('ZRANGEBYSCORE', ready, '-inf', now, 'LIMIT', 0, n)
-for _, host in ipairs(hosts) do
-  local payload = redis.call('LPOP', queue_of(host))
-  redis.call('ZREM', ready, host)
-  if payload then
-    redis.call('DECR', queued)
-    redis.call('HINCRBY', inflight, host, 1)
-    maybe_ready(host, now + delay)
-    local token = tostring(redis.call('INCR', prefix .. ':lease_seq'))
-    redis.call('ZADD', prefix .. ':leases', now + ttl, token)
-    redis.call('HSET', prefix .. ':lease:' .. token,
-               'host', host, 'payload', payload, 'held', '1', 'worker', worker)
-    out[#out + 1] = token
-    out[#out + 1] = host
-    out[#out + 1] = payload
-  end
-end
-local scope = redis.call('GET', prefix .. ':scope') or '0'
-if #out == 0 then
-  local first = redis.call('ZRANGE', ready, 0, 0, 'WITHSCORES')
-  return {'', first[2] or '', redis.call('GET', queued) or '0', scope}
-end
-out[#out + 1] = scope
-return out
-"""
-)
+LEASE_LUA = STEPS_LUA + "return lease(tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7])\n"
 
 # ARGV[5]=token: the download is over, free the host slot.
-RELEASE_LUA = (
-    COMMON_LUA
-    + """
-local lease = prefix .. ':lease:' .. ARGV[5]
-if redis.call('HGET', lease, 'held') ~= '1' then return 0 end
-redis.call('HSET', lease, 'held', '0')
-release_host(redis.call('HGET', lease, 'host'))
-return 1
-"""
-)
+RELEASE_LUA = STEPS_LUA + "return release(ARGV[5])\n"
 
 # ARGV[5]=mode (ack | giveback | reap), ARGV[6]=max attempts, ARGV[7..]=tokens
 # (reap: ARGV[7]=batch size, tokens taken from the expired leases).
@@ -213,6 +242,36 @@ return done
 """
 )
 
+# A worker's round trip: the requests its pages found, the downloads it finished
+# and the pages it stored, then new leases, in that order and all at once (a page
+# is never acknowledged ahead of its links). ARGV[5..]: push count, its groups
+# (as ENQUEUE_LUA), release count, tokens, ack count, tokens, lease n, ttl ms,
+# worker. Returns {queued, acked, LEASE_LUA's reply...}, or just
+# {queued, acked} when n is 0.
+SYNC_LUA = (
+    STEPS_LUA
+    + """
+local i = 5
+local pushes = tonumber(ARGV[i])
+local queued_new = 0
+for _, new in ipairs(enqueue(i + 1, pushes)) do queued_new = queued_new + new end
+i = i + 1 + 5 * pushes
+local releases = tonumber(ARGV[i])
+for j = i + 1, i + releases do release(ARGV[j]) end
+i = i + 1 + releases
+local acks = tonumber(ARGV[i])
+local acked = 0
+for j = i + 1, i + acks do acked = acked + end_lease(ARGV[j], false, false, 0) end
+i = i + 1 + acks
+local n = tonumber(ARGV[i])
+if n == 0 then return {queued_new, acked} end
+local reply = lease(n, tonumber(ARGV[i + 1]), ARGV[i + 2])
+table.insert(reply, 1, acked)
+table.insert(reply, 1, queued_new)
+return reply
+"""
+)
+
 # ARGV[5]=ttl ms, ARGV[6..]=tokens: push deadlines forward (only of leases still open).
 EXTEND_LUA = """
 local leases = ARGV[1] .. ':leases'
@@ -230,6 +289,22 @@ class Lease:
     token: str
     host: str
     payload: bytes
+
+
+# (leases, next ready time, requests waiting on busy hosts, scope version)
+LeaseReply = tuple[list[Lease], float | None, int, int]
+
+
+def _lease_reply(reply: list[Any]) -> LeaseReply:
+    scope = int(reply[-1])
+    if reply[0] == b"":
+        next_ready = float(reply[1]) / 1000 if reply[1] else None
+        return [], next_ready, int(reply[2]), scope
+    leases = [
+        Lease(reply[i].decode(), reply[i + 1].decode(), reply[i + 2])
+        for i in range(0, len(reply) - 1, 3)
+    ]
+    return leases, None, 0, scope
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +347,7 @@ class HostQueue(ScrapyRedisQueue):
         self._end = server.register_script(END_LUA)
         self._extend = server.register_script(EXTEND_LUA)
         self._intake = server.register_script(INTAKE_LUA)
+        self._sync = server.register_script(SYNC_LUA)
 
     def _argv(self, *extra: object) -> list[object]:
         p = self.politeness
@@ -314,22 +390,33 @@ class HostQueue(ScrapyRedisQueue):
             argv += [raw, domain, "1" if check else "0", h1, h2, host, payload]
         return int(self._intake(args=argv))
 
-    def lease(self, n: int) -> tuple[list[Lease], float | None, int, int]:
-        """Up to `n` leases (one per ready host), and the scope version (bumped
-        whenever the watch list or the seed domains change). With no lease: when
-        the next host is ready (epoch seconds, or None) and how many requests
-        wait on busy hosts."""
+    def lease(self, n: int) -> LeaseReply:
+        """Up to `n` leases (one per ready host first, then more from hosts with
+        free slots), and the scope version (bumped whenever the watch list or the
+        seed domains change). With no lease: when the next host is ready (epoch
+        seconds, or None) and how many requests wait on busy hosts."""
         ttl_ms = int(self.politeness.lease_seconds * 1000)
-        reply = self._lease(args=self._argv(n, ttl_ms, self.worker))
-        scope = int(reply[-1])
-        if reply[0] == b"":
-            next_ready = float(reply[1]) / 1000 if reply[1] else None
-            return [], next_ready, int(reply[2]), scope
-        leases = [
-            Lease(reply[i].decode(), reply[i + 1].decode(), reply[i + 2])
-            for i in range(0, len(reply) - 1, 3)
-        ]
-        return leases, None, 0, scope
+        return _lease_reply(self._lease(args=self._argv(n, ttl_ms, self.worker)))
+
+    def sync(
+        self,
+        pushes: list[tuple[bool, str, bytes, str]],
+        releases: list[str],
+        acks: list[str],
+        n: int,
+    ) -> tuple[int, int, LeaseReply | None]:
+        """One round trip: queue `pushes` (as `enqueue`), release `releases`,
+        acknowledge `acks`, then lease up to `n` (no lease when 0). Returns (new
+        requests queued, leases acknowledged, the lease reply or None)."""
+        argv = self._argv(len(pushes))
+        for check, host, payload, url in pushes:
+            h1, h2 = url_hashes(url) if check else (0, 0)
+            argv += ["1" if check else "0", h1, h2, host, payload]
+        argv += [len(releases), *releases, len(acks), *acks, n]
+        if n:
+            argv += [int(self.politeness.lease_seconds * 1000), self.worker]
+        reply = self._sync(args=argv)
+        return int(reply[0]), int(reply[1]), _lease_reply(reply[2:]) if n else None
 
     def release(self, token: str) -> bool:
         return bool(self._release(args=self._argv(token)))
@@ -356,6 +443,11 @@ class HostQueue(ScrapyRedisQueue):
         if not tokens:
             return 0
         return int(self._end(args=self._argv(mode, self.politeness.max_attempts, *tokens)))
+
+    def _encode_request(self, request: Any) -> bytes:
+        if type(request) is Request:
+            return serializer.dumps(serializer.request_fields(request, self.spider))
+        return super()._encode_request(request)  # a subclass: Scrapy's to_dict
 
     @staticmethod
     def _host_of(request: object) -> str:

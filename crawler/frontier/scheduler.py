@@ -1,21 +1,24 @@
 """The scheduler of a shared crawl: scrapy-redis' Scheduler, leasing.
 
-New requests from the spider go to Redis: one Lua call checks the Bloom filter
-and queues the request on its host (queue.py). Requests to download come the
-other way, through `leased_requests()`, which the spider's `start()` iterates:
-it leases requests from ready hosts as fast as the engine has room, waits with
-backoff when nothing is ready (no busy loop against Redis), and returns after
-LINKWATCH_CLOSE_WHEN_IDLE seconds of an empty frontier, if set. The engine then
-gets them from a local deque: `next_request` never waits on Redis.
+Requests to download come from `leased_requests()`, which the spider's
+`start()` iterates: it leases requests from ready hosts as fast as the engine
+has room, waits with backoff when nothing is ready (no busy loop against
+Redis), and returns after LINKWATCH_CLOSE_WHEN_IDLE seconds of an empty
+frontier, if set. The engine then gets them from a local deque:
+`next_request` never waits on Redis. Each turn of that pump is one round trip
+(`HostQueue.sync`) that also carries what happened since the last: new
+requests from the spider (Bloom-checked and queued on their hosts), hosts whose
+download ended, and pages whose items are stored (their leases acknowledged).
 
 A maintenance call every LINKWATCH_FRONTIER_INTERVAL seconds extends this
 worker's leases, requeues expired ones (dead workers), takes in new seeds,
 re-reads the watch list and publishes a heartbeat for `linkwatch status`.
 
-Redis down or restarted: each call that fails is kept in order and retried with
-backoff; the outage is logged once, and its end once. Leases are acknowledged
-only after every request queued before them has reached Redis, so a page is
-never marked done while links it found are still only in this process.
+Redis down or restarted: what a failed round trip carried stays pending, in
+order, and other calls that fail are kept and retried with backoff; the outage
+is logged once, and its end once. Leases are acknowledged in the same round
+trip as, and after, every request queued before them, so a page is never
+marked done while links it found are still only in this process.
 
 Settings: REDIS_URL, LINKWATCH_REDIS_PREFIX, LINKWATCH_HOST_CONCURRENCY,
 LINKWATCH_HOST_DELAY, LINKWATCH_LEASE_SECONDS, LINKWATCH_MAX_ATTEMPTS,
@@ -45,7 +48,7 @@ from crawler.domains import registered_domain
 from crawler.frontier import serializer
 from crawler.frontier.bloom import ScalableBloomFilter
 from crawler.frontier.keys import FrontierKeys
-from crawler.frontier.queue import HostQueue, Politeness
+from crawler.frontier.queue import HostQueue, LeaseReply, Politeness
 from crawler.frontier.seeding import parse_seed_entry
 from crawler.urls import RejectedURL, url_host
 
@@ -132,8 +135,12 @@ class FrontierScheduler(ScrapyRedisScheduler):
         self.last_extend = 0.0
         self.wakeup = asyncio.Event()
         self.scope_version = -1
+        # Waiting for the pump's next round trip (HostQueue.sync), in this order:
+        # links found, downloads over (host slots to free), pages stored.
         self.to_push: list[tuple[bool, str, bytes, str]] = []
-        self.push_scheduled = False
+        self.to_release: list[str] = []
+        self.to_ack: list[str] = []
+        self.wake_scheduled = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> FrontierScheduler:
@@ -197,16 +204,17 @@ class FrontierScheduler(ScrapyRedisScheduler):
         # Leases never finished here go back now, so nobody waits for them to expire.
         unfinished = [r.meta[LEASE_META] for r in self.local] + sorted(self.open_leases)
         self.local.clear()
-        self.flush_pushes()
         with contextlib.suppress(redis.RedisError):
             self._replay_backlog()
+            self._sync(0)
         self._redis("give back", lambda: self.queue.give_back(unfinished))
         self._heartbeat(stopped=True)
-        if self.backlog:
+        unsent = len(self.backlog) + len(self.to_push) + len(self.to_release) + len(self.to_ack)
+        if unsent:
             logger.error(
                 "Redis unreachable at shutdown: %d frontier updates not written; "
                 "their leases will expire and be crawled again",
-                len(self.backlog),
+                unsent,
             )
 
     # --- the Scrapy scheduler interface ------------------------------------------------
@@ -227,26 +235,33 @@ class FrontierScheduler(ScrapyRedisScheduler):
         except (RejectedURL, ValueError) as exc:
             logger.warning("not queued: %s (%s)", url, exc)
             return False
-        # Links found by one callback go to Redis together, in one Lua call.
+        # Links found by one callback go to Redis together: the pump is woken
+        # once the callback's turn of the event loop is over.
         self.to_push.append(entry)
-        if not self.push_scheduled:
-            self.push_scheduled = True
-            reactor.callLater(0, self.flush_pushes)
+        if not self.wake_scheduled:
+            self.wake_scheduled = True
+            reactor.callLater(0, self._wake)
         return True
 
-    def flush_pushes(self) -> None:
-        """Send the requests collected since the last flush. Runs before any
-        release or ack, so a lease is never acknowledged ahead of its links."""
-        self.push_scheduled = False
-        if not self.to_push:
-            return
-        entries, self.to_push = self.to_push, []
-        self._redis("queue", lambda: self._push(entries))
+    def _wake(self) -> None:
+        self.wake_scheduled = False
+        self.wakeup.set()
 
-    def _push(self, entries: list[tuple[bool, str, bytes, str]]) -> None:
-        new = sum(self.queue.enqueue(entries))
+    def _pending(self) -> bool:
+        return bool(self.to_push or self.to_release or self.to_ack)
+
+    def _sync(self, n: int) -> LeaseReply | None:
+        """One round trip to Redis: everything pending, then up to `n` leases.
+
+        Pending updates are dropped only once Redis has them; if it fails they
+        stay, in order, for the next try (RedisError is raised)."""
+        if not n and not self._pending():
+            return None
+        new, _, reply = self.queue.sync(self.to_push, self.to_release, self.to_ack, n)
+        self.to_push, self.to_release, self.to_ack = [], [], []
         if new:
             self.stats.inc_value("scheduler/enqueued/redis", new)
+        return reply
 
     def next_request(self) -> Request | None:
         if not self.local:
@@ -263,30 +278,48 @@ class FrontierScheduler(ScrapyRedisScheduler):
     # --- leases ---------------------------------------------------------------------
 
     async def leased_requests(self) -> AsyncIterator[Request]:
-        """Requests leased from ready hosts, as the engine has room for them."""
+        """Requests leased from ready hosts, as the engine has room for them.
+
+        Each turn is one round trip (`_sync`): it also carries the links,
+        released hosts and acknowledged pages gathered since the last one."""
         engine = self.crawler.engine
         capacity = self.crawler.settings.getint("CONCURRENT_REQUESTS")
         backoff = 0.02
         idle_since: float | None = None
         while not self.closing:
             room = capacity - len(engine.downloader.active) - len(self.local)
-            if room <= 0 or engine.needs_backout() or self.backlog:
-                await asyncio.sleep(0.02 if not self.backlog else backoff)
-                backoff = min(backoff * 2, self.idle_poll_max) if self.backlog else 0.02
+            if room <= 0 or engine.needs_backout():
+                room = 0
+            if self.backlog:
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.idle_poll_max)
                 continue
+            self.wakeup.clear()
+            calling = bool(room) or self._pending()
             try:
-                leases, next_ready, waiting, scope = self.queue.lease(room)
-                if scope != self.scope_version:
-                    # The watch list or the seed domains changed: know them
-                    # before parsing anything leased under the new scope.
-                    self.refresh_scope()
-                    self.scope_version = scope
+                reply = self._sync(room)
             except redis.RedisError as exc:
                 self._outage(exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.idle_poll_max)
                 continue
-            self._recovered()
+            if calling:
+                self._recovered()
+            if reply is None:
+                # No room: wait for a download to end (it wakes the pump).
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wakeup.wait(), 0.02)
+                continue
+            leases, next_ready, waiting, scope = reply
+            if scope != self.scope_version:
+                # The watch list or the seed domains changed: know them before
+                # parsing anything leased under the new scope.
+                try:
+                    self.refresh_scope()
+                except redis.RedisError as exc:
+                    self._outage(exc)
+                    continue  # the leases stay open here and expire if this worker dies
+                self.scope_version = scope
             if leases:
                 idle_since, backoff = None, 0.02
                 for lease in leases:
@@ -310,8 +343,7 @@ class FrontierScheduler(ScrapyRedisScheduler):
                 backoff = min(backoff * 2, self.idle_poll_max)
             if next_ready is not None:
                 wait = min(wait, max(0.005, next_ready - time.time()))
-            # A host this worker frees wakes the pump at once.
-            self.wakeup.clear()
+            # A host this worker frees, or links it finds, wake the pump at once.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wakeup.wait(), wait)
 
@@ -321,7 +353,7 @@ class FrontierScheduler(ScrapyRedisScheduler):
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             logger.warning("dropped a malformed queue entry of %s: %s", lease.host, exc)
             self.stats.inc_value("linkwatch/frontier/malformed_entries")
-            self._redis("ack", lambda: self.queue.ack([lease.token]))
+            self.to_ack.append(lease.token)
             return None
         request.meta[LEASE_META] = lease.token
         self.open_leases.add(lease.token)
@@ -329,7 +361,12 @@ class FrontierScheduler(ScrapyRedisScheduler):
 
     def _idle(self) -> bool:
         """Nothing queued, leased or waiting anywhere, and nothing running here."""
-        if self.local or self.open_leases or self.crawler.engine.downloader.active:
+        if (
+            self.local
+            or self.open_leases
+            or self._pending()
+            or self.crawler.engine.downloader.active
+        ):
             return False
         try:
             with self.server.pipeline(transaction=False) as pipe:
@@ -345,8 +382,7 @@ class FrontierScheduler(ScrapyRedisScheduler):
         """The download of a leased request is over: free its host slot."""
         token = request.meta.get(LEASE_META)
         if token is not None:
-            self.flush_pushes()
-            self._redis("release", lambda: self.queue.release(token))
+            self.to_release.append(token)
             self.wakeup.set()
 
     def ack(self, request_or_response: Any) -> None:
@@ -355,8 +391,7 @@ class FrontierScheduler(ScrapyRedisScheduler):
         if token is None or token not in self.open_leases:
             return
         self.open_leases.discard(token)
-        self.flush_pushes()
-        self._redis("ack", lambda: self.queue.ack([token]))
+        self.to_ack.append(token)
         self.wakeup.set()
 
     def abandon(self, response: Any) -> None:
@@ -409,6 +444,7 @@ class FrontierScheduler(ScrapyRedisScheduler):
             self._replay_backlog()
             if not hasattr(self, "bloom"):
                 self._open_in_redis()
+            self._sync(0)  # whatever the pump has not sent yet (it may have stopped)
             now = time.monotonic()
             if now - self.last_extend >= self.politeness.lease_seconds / 4:
                 self.queue.extend(sorted(self.open_leases))
