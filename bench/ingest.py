@@ -208,7 +208,15 @@ def worker(args: argparse.Namespace) -> int:
     def store_settings(suffix: str = "") -> dict[str, str]:
         if args.store == "sqlite":
             return {"LINKWATCH_DB": args.db + suffix}
-        return {"MONGO_URI": args.mongo_uri, "MONGO_DATABASE": args.database + suffix}
+        from settings.base import LINKWATCH_MONGO_RECOUNT_INTERVAL
+
+        # As in a crawl: counters recounted every so often and at the end
+        # (the end is inside the timing: closing waits for the writer).
+        return {
+            "MONGO_URI": args.mongo_uri,
+            "MONGO_DATABASE": args.database + suffix,
+            "LINKWATCH_MONGO_RECOUNT_INTERVAL": LINKWATCH_MONGO_RECOUNT_INTERVAL,
+        }
 
     outcome: dict[str, Any] = {}
 

@@ -24,6 +24,9 @@ LINKWATCH_DB = os.environ.get("LINKWATCH_DB", "linkwatch.db")
 MONGO_URI = os.environ.get("MONGO_URI", "")
 # Database name inside MONGO_URI.
 MONGO_DATABASE = os.environ.get("MONGO_DATABASE", "linkwatch")
+# Seconds between recounts of the MongoDB domains/domain_links counters during a
+# crawl (and one when it ends); 0: after every batch (costly on a large graph).
+LINKWATCH_MONGO_RECOUNT_INTERVAL = 30.0
 # Redis of a shared crawl; when set, the crawl runs on the cluster profile.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 

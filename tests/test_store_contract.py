@@ -696,6 +696,50 @@ def test_domains_count_live_backlinks_and_refdomains_after_each_batch(mongo_stor
     store.write_pages([page("http://a.test/1", [("http://mysite.test/x", {})], at=APR)])
     assert counts("mysite.test") == (1, 1) == by_queries(MYSITE)
 
+    # A crawl that watched mysite.test only decides about links into it: the
+    # page's link to competitor.test, gone from this crawl's item, stays live.
+    watched = page("http://b.test/1", [], at="2026-05-01T00:00:00Z")
+    watched["watch"] = ["mysite.test"]
+    store.write_pages([watched])
+    store.write_pages([page("http://c.test/1", [("http://competitor.test/", {})])])
+    assert counts("competitor.test") == (2, 2) == by_queries(competitor)
+    # A followed link that turns nofollow is a lost (followed) backlink.
+    store.write_pages(
+        [
+            page(
+                "http://a.test/1",
+                [("http://mysite.test/x", {"nofollow": True})],
+                at="2026-06-01T00:00:00Z",
+            )
+        ]
+    )
+    assert counts("mysite.test") == (0, 0) == by_queries(MYSITE)
+
+
+@pytest.mark.mongo
+def test_domain_counters_wait_for_the_recount_interval_and_the_close(mongo_uri, mongo_database):
+    from pipelines.stores.mongo import MongoStore
+
+    with MongoStore(mongo_uri, mongo_database, recount_interval=3600) as store:
+        store.write_pages([page("http://a.test/1", [("http://mysite.test/x", {})])])
+        assert store.domain_collection.find_one({"_id": "mysite.test"}) is None
+    with MongoStore(mongo_uri, mongo_database) as store:
+        doc = store.domain_collection.find_one({"_id": "mysite.test"})
+        assert (doc["backlinks"], doc["refdomains"]) == (1, 1)
+
+
+@pytest.mark.mongo
+def test_pages_stored_before_live_links_are_counted_from_their_edges(mongo_uri, mongo_database):
+    from pipelines.stores.mongo import MongoStore
+
+    with MongoStore(mongo_uri, mongo_database) as store:
+        store.write_pages([page("http://a.test/1", [("http://mysite.test/x", {})])])
+        store.page_collection.update_many({}, {"$unset": {"live_links": ""}})  # an older store
+    with MongoStore(mongo_uri, mongo_database) as store:
+        store.write_pages([page("http://b.test/1", [("http://mysite.test/y", {})])])
+        doc = store.domain_collection.find_one({"_id": "mysite.test"})
+        assert (doc["backlinks"], doc["refdomains"]) == (2, 2)
+
 
 @pytest.mark.mongo
 def test_an_index_with_the_same_name_but_other_keys_is_a_clear_error(mongo_uri, mongo_database):

@@ -22,6 +22,7 @@ def open_store(settings: Mapping[str, Any], *, readonly: bool = False) -> Store:
             settings["MONGO_URI"],
             settings.get("MONGO_DATABASE") or "linkwatch",
             readonly=readonly,
+            recount_interval=float(settings.get("LINKWATCH_MONGO_RECOUNT_INTERVAL") or 0),
         )
     from pipelines.stores.sqlite import SQLiteStore
 

@@ -6,21 +6,35 @@ Collections:
              so a write is an idempotent upsert
     pages    one per crawled page; _id is its URL
     domains  one per registered domain: pages crawled; for a target domain, its
-             live backlinks and referring domains, recounted after every batch
-             that touched one of its edges; after `linkwatch rank`, its authority
-             (pagerank, harmonic: 0-100; pagerank_raw, harmonic_raw; ranked_at)
+             live backlinks and referring domains, recounted from the edges;
+             after `linkwatch rank`, its authority (pagerank, harmonic: 0-100;
+             pagerank_raw, harmonic_raw; ranked_at)
     domain_links  the domain graph: one per (source domain, target domain), _id
              "source target", with links and pages; recounted from the pages'
-             own `domain_links` after every batch that brought a page of the
-             source domain (a recount, like the domains counters, is right
+             own `domain_links` (a recount, like the domains counters, is right
              whatever a failed and retried batch did before)
 
-Writes come from the store pipeline's writer thread (never the reactor's): one
-unordered bulk_write of upserts per batch ($setOnInsert first_seen, $max
-last_seen, $set the rest; in pieces of FERRETDB_WRITE_CHUNK on FerretDB), then
-the recount of the touched target domains. Uses only what both MongoDB 7 and
-FerretDB 1.24 run; where FerretDB lacks an aggregation operator, its queries
-stream indexed finds and group here (see `server_grouping`).
+Counters are recounted for the domains the batches touched, at most every
+`recount_interval` seconds (LINKWATCH_MONGO_RECOUNT_INTERVAL in a crawl; 0:
+after every batch) and when the store closes: a recount reads the domains'
+edges (on FerretDB, every edge), so after every batch it would cost more than
+the batch as the graph grows.
+
+Writes come from the store pipeline's writer thread (never the reactor's). A
+batch looks up which of its pages are stored and reads those pages' edges (one
+find each), writes the pages, then the edges; each collection is written as
+upserts ($setOnInsert first_seen, $max last_seen, $set the rest) split in two
+(`MongoStore._upsert`): documents known not to exist (an edge not among the
+page's stored ones; a page, domain or domain pair an _id lookup did not find)
+go in one unordered insert_many, as the very documents their upserts would
+create, because FerretDB 1.24 inserts an upserted document one by one at
+~40 ms each; the rest stay unordered bulk_writes of updates, in pieces of
+FERRETDB_WRITE_CHUNK on FerretDB. A duplicate key on insert (another writer
+got there first) falls back to that document's upsert. A recount takes one
+aggregate per DOMAIN_CHUNK target domains. Uses only what
+both MongoDB 7 and FerretDB 1.24 run; where FerretDB lacks an aggregation
+operator, its queries stream indexed finds and group here (see
+`server_grouping`).
 
 Every query filters on the leading keys of an index (EDGE_INDEXES says which
 query uses which). MongoDB uses them; FerretDB 1.24 on SQLite pushes no filter
@@ -30,9 +44,11 @@ but an `_id` equality down to SQLite and scans, whatever the indexes.
 from __future__ import annotations
 
 import logging
+import time
+from collections import Counter
 from datetime import UTC, datetime
 from hashlib import blake2b
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pymongo
 from pymongo import ASCENDING, DESCENDING, DeleteOne, IndexModel, UpdateOne
@@ -86,7 +102,11 @@ EDGE_INDEXES = [
 ]
 # pages of a seed domain, most recently crawled first (no CLI query yet; recrawl
 # looks pages up by _id)
-PAGE_INDEXES = [IndexModel([("domain", ASCENDING), ("fetched_at", DESCENDING)], name="by_domain")]
+PAGE_INDEXES = [
+    IndexModel([("domain", ASCENDING), ("fetched_at", DESCENDING)], name="by_domain"),
+    # pages with live links into a domain: the domains recount
+    IndexModel([("live_links.domain", ASCENDING)], name="by_live_target"),
+]
 DOMAIN_LINK_INDEXES = [
     # a linking domain's pairs: the recount after a batch, the toxic rules
     IndexModel([("source_domain", ASCENDING), ("target_domain", ASCENDING)], name="by_source"),
@@ -98,6 +118,7 @@ LOOKUP_CHUNK = 1000
 # Updates per command on FerretDB (see MongoStore._write_chunks); well below its
 # pool of 100 SQLite connections, so a few writers at once stay below it too.
 FERRETDB_WRITE_CHUNK = 25
+DUPLICATE_KEY = 11000
 
 TRANSIENT_ERRORS = (
     mongo_errors.AutoReconnect,
@@ -139,7 +160,12 @@ class MongoStore(Store):
         readonly: bool = False,
         timeout_ms: int = 10_000,
         event_listeners: Sequence[Any] = (),
+        recount_interval: float = 0.0,
     ) -> None:
+        # Domains whose counters (domains, domain_links) wait for a recount.
+        self.recount_interval = recount_interval
+        self.to_recount: tuple[set[str], set[str]] = (set(), set())
+        self.recounted = time.monotonic()
         try:
             self.client: pymongo.MongoClient = pymongo.MongoClient(
                 uri,
@@ -156,6 +182,11 @@ class MongoStore(Store):
             build = self.client.admin.command("buildInfo")
             self.ferretdb = "ferretdbVersion" in build
             self.server_grouping = not self.ferretdb
+            # Pages written before `live_links` existed: recount from the edges.
+            self.legacy_pages = not readonly and (
+                self.page_collection.find_one({"live_links": {"$exists": False}}, {"_id": 1})
+                is not None
+            )
             if not readonly:
                 self.create_indexes()
         except mongo_errors.ConfigurationError as exc:
@@ -190,7 +221,24 @@ class MongoStore(Store):
                     )
 
     def close(self) -> None:
-        self.client.close()
+        try:
+            self.recount()
+        except mongo_errors.PyMongoError as exc:
+            logger.warning(
+                "MongoDB: domain counters not recounted at close (%s); the next "
+                "batch that touches those domains recounts them",
+                exc,
+            )
+        finally:
+            self.client.close()
+
+    def recount(self) -> None:
+        """Recount the counters of the domains touched since the last recount."""
+        targets, sources = self.to_recount
+        self._count_links(targets - {""})
+        self._count_domain_links(sources)
+        self.to_recount = (set(), set())
+        self.recounted = time.monotonic()
 
     # --- writing -----------------------------------------------------------------
 
@@ -204,50 +252,68 @@ class MongoStore(Store):
 
     def _write_pages(self, pages: list[PageItem]) -> None:
         urls = [page["url"] for page in pages]
-        previous: dict[str, dict[str, Any]] = {
-            doc["_id"]: doc
-            for doc in self.edge_collection.find(
-                {"source_url": {"$in": urls}},
-                {
-                    "target_url": 1,
-                    "source_url": 1,
-                    "target_domain": 1,
-                    "target_host": 1,
-                    "nofollow": 1,
-                    "lost_at": 1,
-                    "lost_reason": 1,
-                },
-            )
-        }
+        # A page's document is written before its edges (below), so the edges
+        # of a page without one were never written: no need to look them up
+        # (on FerretDB, a scan of every edge).
+        known_pages = self._existing(self.page_collection, urls)
+        known = [url for url in dict.fromkeys(urls) if url in known_pages]
+        previous: dict[str, dict[str, Any]] = (
+            {
+                doc["_id"]: doc
+                for doc in self.edge_collection.find(
+                    {"source_url": {"$in": known}},
+                    {
+                        "target_url": 1,
+                        "source_url": 1,
+                        "target_domain": 1,
+                        "target_host": 1,
+                        "nofollow": 1,
+                        "lost_at": 1,
+                        "lost_reason": 1,
+                    },
+                )
+            }
+            if known
+            else {}
+        )
         by_source: dict[str, list[dict[str, Any]]] = {}
         for doc in previous.values():
             by_source.setdefault(doc["source_url"], []).append(doc)
 
-        edge_ops: list[UpdateOne] = []
-        page_ops: list[UpdateOne] = []
+        edge_writes: list[Write] = []
+        page_writes: list[Write] = []
         touched: set[str] = set()
         linking: set[str] = set()  # source domains whose domain links changed
         for page in pages:
             seen_at = to_datetime(page["fetched_at"])
             present = set()
+            # The page's live edges after this write, and their target domain:
+            # the domains recount sums these instead of reading every edge.
+            live: dict[str, str] = {}
             for edge in page["edges"]:
                 key = edge_id(edge["source_url"], edge["target_url"])
                 present.add(key)
                 touched.add(edge["target_domain"])
-                edge_ops.append(self._upsert_edge(key, edge, previous.get(key), seen_at))
+                update = self._edge_update(edge, previous.get(key), seen_at)
+                edge_writes.append(Write(key, update))
+                if update["$set"]["lost_at"] is None:
+                    live[key] = edge["target_domain"]
+                else:
+                    live.pop(key, None)  # the last write of a key is the one that stays
             reason = lost_reason_for_status(page["status"])
             judged = can_lose(page)
             for doc in by_source.get(page["url"], ()):
-                if (
-                    doc["_id"] not in present
-                    and doc.get("lost_at") is None
-                    and judged(doc.get("target_host", ""))
-                ):
+                if doc["_id"] in present or doc.get("lost_at") is not None:
+                    continue
+                if not judged(doc.get("target_host", "")):
+                    live[doc["_id"]] = doc.get("target_domain", "")
+                else:
                     touched.add(doc.get("target_domain", ""))
-                    edge_ops.append(
-                        UpdateOne(
-                            {"_id": doc["_id"]},
+                    edge_writes.append(
+                        Write(
+                            doc["_id"],
                             {"$set": {"lost_at": seen_at, "lost_reason": reason}},
+                            upsert=False,
                         )
                     )
             fields = {
@@ -256,6 +322,10 @@ class MongoStore(Store):
                 "title": page["title"],
                 "outlinks": page["outlinks"],
                 "edges": len(page["edges"]),
+                "live_links": [
+                    {"domain": domain, "edges": edges}
+                    for domain, edges in sorted(Counter(live.values()).items())
+                ],
             }
             if page.get("domain_links") is not None:
                 # Subdocuments, not {domain: links}: field names cannot hold dots.
@@ -264,26 +334,94 @@ class MongoStore(Store):
                     for domain, links in sorted(page["domain_links"].items())
                 ]
                 linking.add(page["domain"])
-            page_ops.append(
-                UpdateOne(
-                    {"_id": page["url"]},
+            page_writes.append(
+                Write(
+                    page["url"],
                     {
                         "$set": fields,
                         "$max": {"fetched_at": seen_at},
                         "$setOnInsert": {"first_fetched": seen_at},
                     },
-                    upsert=True,
                 )
             )
-        for _, chunk in self._write_chunks(edge_ops):
-            self.edge_collection.bulk_write(chunk, ordered=False)
-        for start, chunk in self._write_chunks(page_ops):
-            result = self.page_collection.bulk_write(chunk, ordered=False)
-            self._count_pages(pages[start : start + len(chunk)], result.upserted_ids)
-        self._count_links(touched - {""})
-        self._count_domain_links(linking)
+        # Pages first (see `known`), counted at once: a retried batch finds
+        # them written and does not count them again.
+        created = self._upsert(self.page_collection, page_writes, known_pages)
+        self._count_pages([pages[index] for index in created])
+        self._upsert(self.edge_collection, edge_writes, previous)
+        self.to_recount[0].update(touched)
+        self.to_recount[1].update(linking)
+        if time.monotonic() - self.recounted >= self.recount_interval:
+            self.recount()
 
-    def _write_chunks(self, ops: list[UpdateOne]) -> list[tuple[int, list[UpdateOne]]]:
+    def _existing(self, collection: pymongo.collection.Collection, keys: list[Any]) -> set[Any]:
+        """Which of these _ids have a document (one find per LOOKUP_CHUNK)."""
+        found: set[Any] = set()
+        for chunk in _chunks(list(dict.fromkeys(keys)), LOOKUP_CHUNK):
+            found.update(doc["_id"] for doc in collection.find({"_id": {"$in": chunk}}, {"_id": 1}))
+        return found
+
+    def _upsert(
+        self,
+        collection: pymongo.collection.Collection,
+        writes: list[Write],
+        existing: Collection[Any],
+    ) -> list[int]:
+        """Apply the writes as one unordered bulk_write of them would, upserts
+        inserting what is missing; the indexes of the writes that created their
+        document.
+
+        FerretDB 1.24 takes ~40 ms for each upsert that inserts (one by one,
+        even inside a bulk_write), against a fraction of a millisecond a
+        document for insert_many.
+        So an upsert whose _id is not in `existing` (read by the caller), and
+        not written earlier in the same list, inserts the document it would
+        create instead (`inserted_document`); the other writes stay updates,
+        in their order, after the inserts. A duplicate key on insert (another
+        writer inserted it since `existing` was read) falls back to the upsert.
+        """
+        inserts: list[int] = []
+        updates: list[int] = []
+        fresh: set[Any] = set()
+        for index, write in enumerate(writes):
+            if write.upsert and write.key not in existing and write.key not in fresh:
+                fresh.add(write.key)
+                inserts.append(index)
+            else:
+                updates.append(index)
+        created = list(inserts)
+        if inserts:
+            try:
+                # Unchunked, on FerretDB too: the pool exhaustion of _write_chunks
+                # is an update's (10,000 edges in one insert_many write fine, no
+                # slower than in pieces); pymongo splits by message size.
+                collection.insert_many(
+                    [inserted_document(writes[i].key, writes[i].update) for i in inserts],
+                    ordered=False,
+                )
+            except mongo_errors.BulkWriteError as exc:
+                duplicates = {inserts[error["index"]] for error in _duplicate_keys(exc)}
+                created = [index for index in inserts if index not in duplicates]
+                updates = sorted(updates + list(duplicates))
+        for _, chunk in self._write_chunks(updates):
+            result = collection.bulk_write(
+                [
+                    UpdateOne({"_id": writes[i].key}, writes[i].update, upsert=writes[i].upsert)
+                    for i in chunk
+                ],
+                ordered=False,
+            )
+            # By _id: FerretDB 1.24 numbers `upserted` among the upserts, not
+            # among the ops as MongoDB does. A key's first write in the chunk
+            # is the one that can have inserted it.
+            upserted = set(result.upserted_ids.values())
+            for index in chunk:
+                if writes[index].key in upserted:
+                    upserted.discard(writes[index].key)
+                    created.append(index)
+        return sorted(created)
+
+    def _write_chunks(self, ops: list[Any]) -> list[tuple[int, list[Any]]]:
         """The ops of a bulk write, in one piece or, on FerretDB, in small ones.
 
         FerretDB 1.24 on SQLite holds one pooled SQLite connection per document
@@ -297,6 +435,15 @@ class MongoStore(Store):
     def _upsert_edge(
         key: str, edge: Edge, previous: dict[str, Any] | None, seen_at: datetime | None
     ) -> UpdateOne:
+        """The edge's upsert, alone (bench/ingest.py's naive pipeline writes these)."""
+        return UpdateOne(
+            {"_id": key}, MongoStore._edge_update(edge, previous, seen_at), upsert=True
+        )
+
+    @staticmethod
+    def _edge_update(
+        edge: Edge, previous: dict[str, Any] | None, seen_at: datetime | None
+    ) -> dict[str, dict[str, Any]]:
         lost_at, lost_reason = lost_state_of_present_edge(previous, edge["nofollow"], seen_at)
         fields = {
             name: edge[name]
@@ -319,67 +466,106 @@ class MongoStore(Store):
         fields["dofollow"] = 0 if edge["nofollow"] else 1
         fields["lost_at"] = lost_at
         fields["lost_reason"] = lost_reason
-        return UpdateOne(
-            {"_id": key},
-            {
-                "$set": fields,
-                "$max": {"last_seen": seen_at},
-                "$setOnInsert": {"first_seen": seen_at},
-            },
-            upsert=True,
-        )
+        return {
+            "$set": fields,
+            "$max": {"last_seen": seen_at},
+            "$setOnInsert": {"first_seen": seen_at},
+        }
 
-    def _count_pages(self, pages: list[PageItem], upserted: dict[int, Any]) -> None:
+    def _count_pages(self, created: list[PageItem]) -> None:
         """domains.pages_crawled counts distinct pages: only newly inserted ones add."""
         new_per_domain: dict[str, int] = {}
-        for index in upserted:
-            domain = pages[index]["domain"]
-            new_per_domain[domain] = new_per_domain.get(domain, 0) + 1
-        ops = [
-            UpdateOne({"_id": domain}, {"$inc": {"pages_crawled": count}}, upsert=True)
-            for domain, count in new_per_domain.items()
-        ]
-        for _, chunk in self._write_chunks(ops):
-            self.domain_collection.bulk_write(chunk, ordered=False)
+        for page in created:
+            new_per_domain[page["domain"]] = new_per_domain.get(page["domain"], 0) + 1
+        self._upsert(
+            self.domain_collection,
+            [
+                Write(domain, {"$inc": {"pages_crawled": count}})
+                for domain, count in new_per_domain.items()
+            ],
+            self._existing(self.domain_collection, list(new_per_domain)),
+        )
 
     def _count_links(self, domains: set[str]) -> None:
         """domains.backlinks (live edges) and .refdomains (their distinct source
-        domains) of each target domain, counted again from the edges.
+        domains) of each target domain, counted again.
 
         A recount rather than $inc deltas: deltas would need the before and after
         state of every (target, source domain) pair and race with other writers;
-        a recount is right whatever ran before it. Both queries are ones FerretDB
-        counts correctly (a single $group, then $count).
+        a recount is right whatever ran before it. It sums the pages' own
+        `live_links` (each page's live edges per target domain, written with the
+        page): on FerretDB 1.24, which reads and decodes every document a query
+        scans (~0.25 ms each), that reads ~1/20 of what the edges would cost.
+        A database with pages from before `live_links` counts from the edges.
         """
-        ops = []
-        for domain in sorted(domains):
-            live = {"target_domain": domain, "lost_at": None}
-            backlinks = self.edge_collection.count_documents(live)
-            counted = list(
-                self.edge_collection.aggregate(
-                    [
-                        {"$match": live},
-                        {"$group": {"_id": "$source_domain"}},
-                        {"$count": "refdomains"},
-                    ]
-                )
+        if self.legacy_pages:
+            counts = self._live_counts_from_edges(domains)
+        else:
+            counts = self._live_counts_from_pages(domains)
+        counted_at = datetime.now(UTC)
+        writes = [
+            Write(
+                domain,
+                {
+                    "$set": {
+                        "backlinks": backlinks,
+                        "refdomains": refdomains,
+                        "counted_at": counted_at,
+                    }
+                },
             )
-            refdomains = counted[0]["refdomains"] if counted else 0
-            ops.append(
-                UpdateOne(
-                    {"_id": domain},
+            for domain, (backlinks, refdomains) in sorted(counts.items())
+        ]
+        self._upsert(
+            self.domain_collection, writes, self._existing(self.domain_collection, list(counts))
+        )
+
+    def _live_counts_from_pages(self, domains: set[str]) -> dict[str, tuple[int, int]]:
+        edges: dict[str, int] = dict.fromkeys(domains, 0)
+        sources: dict[str, set[str]] = {domain: set() for domain in domains}
+        for chunk in _chunks(sorted(domains), DOMAIN_CHUNK):
+            for doc in self.page_collection.find(
+                {"live_links.domain": {"$in": chunk}}, {"_id": 0, "domain": 1, "live_links": 1}
+            ):
+                for entry in doc["live_links"]:
+                    if entry["domain"] in edges:
+                        edges[entry["domain"]] += entry["edges"]
+                        sources[entry["domain"]].add(doc["domain"])
+        return {domain: (edges[domain], len(sources[domain])) for domain in domains}
+
+    def _live_counts_from_edges(self, domains: set[str]) -> dict[str, tuple[int, int]]:
+        """One aggregate per DOMAIN_CHUNK target domains: it groups the live edges
+        by (target, source domain); MongoDB sums the pairs per target in a
+        second $group, FerretDB (which miscounts a second $group) returns the
+        pairs and they are summed here."""
+        counts = dict.fromkeys(domains, (0, 0))
+        for chunk in _chunks(sorted(domains), DOMAIN_CHUNK):
+            pipeline: list[dict[str, Any]] = [
+                {"$match": {"target_domain": {"$in": chunk}, "lost_at": None}},
+                {
+                    "$group": {
+                        "_id": {"target": "$target_domain", "source": "$source_domain"},
+                        "edges": {"$sum": 1},
+                    }
+                },
+            ]
+            if self.server_grouping:
+                pipeline.append(
                     {
-                        "$set": {
-                            "backlinks": backlinks,
-                            "refdomains": refdomains,
-                            "counted_at": datetime.now(UTC),
+                        "$group": {
+                            "_id": "$_id.target",
+                            "edges": {"$sum": "$edges"},
+                            "sources": {"$sum": 1},
                         }
-                    },
-                    upsert=True,
+                    }
                 )
-            )
-        for _, chunk in self._write_chunks(ops):
-            self.domain_collection.bulk_write(chunk, ordered=False)
+                for doc in self.edge_collection.aggregate(pipeline):
+                    counts[doc["_id"]] = (doc["edges"], doc["sources"])
+            else:
+                for doc in self.edge_collection.aggregate(pipeline):
+                    backlinks, refdomains = counts[doc["_id"]["target"]]
+                    counts[doc["_id"]["target"]] = (backlinks + doc["edges"], refdomains + 1)
+        return counts
 
     def _count_domain_links(self, sources: set[str]) -> None:
         """The domain graph pairs of each source domain, summed again from its
@@ -403,9 +589,9 @@ class MongoStore(Store):
                 {"_id": 0, "source_domain": 1, "target_domain": 1, "links": 1, "pages": 1},
             )
         }
-        ops: list[Any] = [
-            UpdateOne(
-                {"_id": pair_id(source, target)},
+        writes = [
+            Write(
+                pair_id(source, target),
                 {
                     "$set": {
                         "source_domain": source,
@@ -414,13 +600,13 @@ class MongoStore(Store):
                         "pages": pages,
                     }
                 },
-                upsert=True,
             )
             for (source, target), (links, pages) in sorted(pairs.items())
             if stored.get((source, target)) != (links, pages)
         ]
-        ops += [DeleteOne({"_id": pair_id(*pair)}) for pair in sorted(stored.keys() - pairs)]
-        for _, part in self._write_chunks(ops):
+        deletes = [DeleteOne({"_id": pair_id(*pair)}) for pair in sorted(stored.keys() - pairs)]
+        self._upsert(self.domain_link_collection, writes, {pair_id(*pair) for pair in stored})
+        for _, part in self._write_chunks(deletes):
             self.domain_link_collection.bulk_write(part, ordered=False)
 
     # --- queries -------------------------------------------------------------------
@@ -808,6 +994,37 @@ class MongoStore(Store):
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class Write(NamedTuple):
+    """One document's update, by _id: what MongoStore._upsert applies."""
+
+    key: Any
+    update: dict[str, dict[str, Any]]
+    upsert: bool = True
+
+
+def inserted_document(key: Any, update: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The document an upsert of `update` creates when no document has _id `key`.
+
+    Every operator we upsert with ($set, $setOnInsert, $max, $inc) gives a
+    missing field its operand. Fields in name order after _id: the order in
+    which MongoDB (5.0 and later) and FerretDB apply an update's fields, so an
+    inserted document is the upserted one, field order included.
+    """
+    fields = {name: value for operand in update.values() for name, value in operand.items()}
+    return {"_id": key, **dict(sorted(fields.items()))}
+
+
+def _duplicate_keys(exc: mongo_errors.BulkWriteError) -> list[dict[str, Any]]:
+    """The write errors of an unordered insert_many, all duplicate keys; raises
+    the error itself when any is something else."""
+    errors = exc.details.get("writeErrors", [])
+    if exc.details.get("writeConcernErrors") or any(
+        error.get("code") != DUPLICATE_KEY for error in errors
+    ):
+        raise exc
+    return errors
 
 
 def pair_id(source_domain: str, target_domain: str) -> str:

@@ -1,7 +1,10 @@
 """The embedded store: one SQLite file (stdlib sqlite3), no server.
 
 WAL mode lets `linkwatch` queries read while a crawl writes. A batch of pages
-is one transaction. Indexes serve every query the CLI makes:
+is one transaction, begun with the write lock (several crawl processes may
+write to one file): it reads its pages' stored edges and domain links in a few
+`IN (...)` queries, then writes table by table (`executemany`). Indexes serve
+every query the CLI makes:
 
     edges(source_url, target_url)        unique: the edge identity, upserts
     edges(target_domain, lost_at, ...)   backlinks, refdomains, anchors, pages, lost,
@@ -99,11 +102,11 @@ SCHEMA_INDEXES = """
 CREATE INDEX IF NOT EXISTS pages_by_domain ON pages (domain);
 """
 
-UPSERT_EDGE = """
+_UPSERT_EDGE = """
 INSERT INTO edges (source_url, target_url, source_domain, target_domain, target_host,
                    anchor, alt, rel, nofollow, link_type, source_title, source_status,
                    first_seen, last_seen, lost_at, lost_reason)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {lost})
 ON CONFLICT (source_url, target_url) DO UPDATE SET
     source_domain = excluded.source_domain,
     target_domain = excluded.target_domain,
@@ -119,6 +122,10 @@ ON CONFLICT (source_url, target_url) DO UPDATE SET
     lost_at = excluded.lost_at,
     lost_reason = excluded.lost_reason
 """
+UPSERT_EDGE = _UPSERT_EDGE.format(lost="?, ?")
+# The same for a live edge, without its last two values: the sqlite3 module
+# binds None far slower than a string, and most edges written are live.
+UPSERT_LIVE_EDGE = _UPSERT_EDGE.format(lost="NULL, NULL")
 
 UPSERT_PAGE = """
 INSERT INTO pages (url, domain, status, title, outlinks, edges, first_fetched, fetched_at,
@@ -136,6 +143,9 @@ INSERT INTO domain_links (source_domain, target_domain, links, pages) VALUES (?,
 ON CONFLICT (source_domain, target_domain) DO UPDATE SET
     links = domain_links.links + excluded.links, pages = domain_links.pages + excluded.pages
 """
+
+# Pages per `IN (...)` of a batch's reads.
+READ_CHUNK = 500
 
 EDGE_COLUMNS = (
     "source_url, target_url, source_domain, target_domain, target_host, anchor, alt, rel, "
@@ -184,60 +194,114 @@ class SQLiteStore(Store):
     def write_pages(self, pages: list[PageItem]) -> None:
         try:
             with self.db:
+                # The write lock before the first read: what a batch reads (its pages'
+                # previous edges and domain links) cannot change under it before it
+                # writes, when other crawl processes write to the same file.
+                self.db.execute("BEGIN IMMEDIATE")
                 graph: dict[tuple[str, str], list[int]] = {}
-                for page in pages:
-                    self._write_page(page, graph)
+                for run in _runs(pages):
+                    self._write_run(run, graph)
                 self._write_graph(graph)
         except sqlite3.Error as exc:
             raise _store_error(exc, self.path) from exc
 
-    def _write_page(self, page: PageItem, graph: dict[tuple[str, str], list[int]]) -> None:
-        seen_at = page["fetched_at"]
-        edges = page["edges"]
-        domain_links = page.get("domain_links")
-        if domain_links is not None:
-            row = self.db.execute(
-                "SELECT domain_links FROM pages WHERE url = ?", (page["url"],)
-            ).fetchone()
-            before = orjson.loads(row[0]) if row is not None and row[0] else None
-            for target, (links, count) in domain_links_change(before, domain_links).items():
-                pair = graph.setdefault((page["domain"], target), [0, 0])
-                pair[0] += links
-                pair[1] += count
-        self.db.execute(
-            UPSERT_PAGE,
-            (
-                page["url"],
-                page["domain"],
-                page["status"],
-                page["title"],
-                page["outlinks"],
-                len(edges),
-                seen_at,
-                seen_at,
-                None if domain_links is None else orjson.dumps(domain_links).decode(),
-            ),
+    def _write_run(self, pages: list[PageItem], graph: dict[tuple[str, str], list[int]]) -> None:
+        """Pages that share no URL: read what they had in a few queries, then write
+        them table by table (executemany), not page by page."""
+        stored_links = self._stored_domain_links(
+            [page["url"] for page in pages if page.get("domain_links") is not None]
         )
-        previous = {
-            row["target_url"]: dict(row)
-            for row in self.db.execute(
-                "SELECT id, target_url, target_host, nofollow, lost_at, lost_reason FROM edges "
-                "WHERE source_url = ?",
-                (page["url"],),
+        previous_edges = self._previous_edges([page["url"] for page in pages])
+        page_rows = []
+        gone = []
+        live_rows = []  # UPSERT_LIVE_EDGE
+        edge_rows = []  # UPSERT_EDGE
+        edge_row = self._edge_row
+        for page in pages:
+            url = page["url"]
+            seen_at = page["fetched_at"]
+            edges = page["edges"]
+            domain_links = page.get("domain_links")
+            if domain_links is not None:
+                stored = stored_links.get(url)
+                before = orjson.loads(stored) if stored else None
+                for target, (links, count) in domain_links_change(before, domain_links).items():
+                    pair = graph.setdefault((page["domain"], target), [0, 0])
+                    pair[0] += links
+                    pair[1] += count
+            page_rows.append(
+                (
+                    url,
+                    page["domain"],
+                    page["status"],
+                    page["title"],
+                    page["outlinks"],
+                    len(edges),
+                    seen_at,
+                    seen_at,
+                    None if domain_links is None else orjson.dumps(domain_links).decode(),
+                )
             )
-        }
-        present = {edge["target_url"] for edge in edges}
-        reason = lost_reason_for_status(page["status"])
-        judged = can_lose(page)
-        gone = [
-            (seen_at, reason, row["id"])
-            for target, row in previous.items()
-            if target not in present and row["lost_at"] is None and judged(row["target_host"])
-        ]
+            previous = previous_edges.get(url)
+            if previous is None:  # nothing stored: every edge is new, so live
+                live_rows.extend([_live_edge_row(e, seen_at) for e in edges])
+                continue
+            present = {edge["target_url"] for edge in edges}
+            reason = lost_reason_for_status(page["status"])
+            judged = can_lose(page)
+            gone.extend(
+                (seen_at, reason, row["id"])
+                for target, row in previous.items()
+                if target not in present and row["lost_at"] is None and judged(row["target_host"])
+            )
+            rows = [edge_row(e, previous, seen_at) for e in edges]
+            # A page's edges go all one way: an edge twice in a page keeps its order.
+            if any(row[-2:] != (None, None) for row in rows):
+                edge_rows.extend(rows)
+            else:
+                live_rows.extend([row[:-2] for row in rows])
+        self.db.executemany(UPSERT_PAGE, page_rows)
         if gone:
             self.db.executemany("UPDATE edges SET lost_at = ?, lost_reason = ? WHERE id = ?", gone)
-        if edges:
-            self.db.executemany(UPSERT_EDGE, [self._edge_row(e, previous, seen_at) for e in edges])
+        # No edge is in both: pages of a run have different source URLs.
+        if live_rows:
+            self.db.executemany(UPSERT_LIVE_EDGE, live_rows)
+        if edge_rows:
+            self.db.executemany(UPSERT_EDGE, edge_rows)
+
+    def _stored_domain_links(self, urls: list[str]) -> dict[str, str | None]:
+        stored: dict[str, str | None] = {}
+        cursor = self._tuples()
+        for chunk in _chunks(urls, READ_CHUNK):
+            sql = f"SELECT url, domain_links FROM pages WHERE url IN ({_marks(chunk)})"
+            stored.update(cursor.execute(sql, chunk))
+        return stored
+
+    def _previous_edges(self, urls: list[str]) -> dict[str, dict[str, dict[str, Any]]]:
+        """{source_url: {target_url: the stored edge's state}} of pages' stored edges."""
+        previous: dict[str, dict[str, dict[str, Any]]] = {}
+        cursor = self._tuples()
+        for chunk in _chunks(urls, READ_CHUNK):
+            sql = (
+                "SELECT source_url, id, target_url, target_host, nofollow, lost_at, lost_reason "
+                f"FROM edges WHERE source_url IN ({_marks(chunk)})"
+            )
+            for source, id_, target, host, nofollow, lost_at, reason in cursor.execute(sql, chunk):
+                previous.setdefault(source, {})[target] = {
+                    "id": id_,
+                    "target_url": target,
+                    "target_host": host,
+                    "nofollow": nofollow,
+                    "lost_at": lost_at,
+                    "lost_reason": reason,
+                }
+        return previous
+
+    def _tuples(self) -> sqlite3.Cursor:
+        # Plain tuples, not sqlite3.Row: cheaper for reads of many rows.
+        cursor = self.db.cursor()
+        cursor.row_factory = None
+        return cursor
 
     def _write_graph(self, graph: dict[tuple[str, str], list[int]]) -> None:
         """Add a batch's changes to the domain graph; drop pairs no page has left."""
@@ -258,27 +322,17 @@ class SQLiteStore(Store):
             )
 
     @staticmethod
-    def _edge_row(e: Edge, previous: dict[str, dict[str, Any]], seen_at: str) -> tuple:
-        lost_at, lost_reason = lost_state_of_present_edge(
-            previous.get(e["target_url"]), e["nofollow"], seen_at
-        )
+    def _edge_row(e: Edge, previous: Mapping[str, Mapping[str, Any]], seen_at: str) -> tuple:
+        """An edge's UPSERT_EDGE values, given its page's stored edges."""
+        stored = previous.get(e["target_url"])
         return (
-            e["source_url"],
-            e["target_url"],
-            e["source_domain"],
-            e["target_domain"],
-            e["target_host"],
-            e["anchor"],
-            e["alt"],
-            orjson.dumps(e["rel"]).decode(),
-            int(e["nofollow"]),
-            e["link_type"],
-            e["source_title"],
-            e["source_status"],
-            seen_at,
-            seen_at,
-            lost_at,
-            lost_reason,
+            *_live_edge_row(e, seen_at),
+            # Nothing stored, nothing to be lost (most edges are new).
+            *(
+                (None, None)
+                if stored is None
+                else lost_state_of_present_edge(stored, e["nofollow"], seen_at)
+            ),
         )
 
     # --- queries -------------------------------------------------------------------
@@ -541,6 +595,44 @@ class SQLiteStore(Store):
             yield from self.db.execute(sql, params)
         except sqlite3.Error as exc:
             raise _store_error(exc, self.path) from exc
+
+
+def _live_edge_row(e: Edge, seen_at: str) -> tuple:
+    """An edge's UPSERT_LIVE_EDGE values."""
+    rel = e["rel"]
+    return (
+        e["source_url"],
+        e["target_url"],
+        e["source_domain"],
+        e["target_domain"],
+        e["target_host"],
+        e["anchor"],
+        e["alt"],
+        "[]" if rel == [] else orjson.dumps(rel).decode(),  # most links have no rel
+        int(e["nofollow"]),
+        e["link_type"],
+        e["source_title"],
+        e["source_status"],
+        seen_at,
+        seen_at,
+    )
+
+
+def _runs(pages: list[PageItem]) -> Iterator[list[PageItem]]:
+    """A batch in runs of pages that share no source URL, in order: a run reads
+    before it writes, so a page twice in a batch must see its first write."""
+    run: list[PageItem] = []
+    urls: set[str] = set()
+    for page in pages:
+        sources = {edge["source_url"] for edge in page["edges"]}
+        sources.add(page["url"])
+        if not urls.isdisjoint(sources):
+            yield run
+            run, urls = [], set()
+        run.append(page)
+        urls |= sources
+    if run:
+        yield run
 
 
 def _marks(values: Sequence[Any]) -> str:
