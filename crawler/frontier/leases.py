@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 
 def _frontier(crawler: Crawler) -> FrontierScheduler | None:
     scheduler = crawler.engine.scheduler if crawler.engine is not None else None
-    return scheduler if hasattr(scheduler, "leased_requests") else None
+    return scheduler if hasattr(scheduler, "feed_engine") else None
 
 
 class LeaseDownloaderMiddleware:

@@ -1,11 +1,13 @@
 """The scheduler of a shared crawl: scrapy-redis' Scheduler, leasing.
 
-Requests to download come from `leased_requests()`, which the spider's
-`start()` iterates: it leases requests from ready hosts as fast as the engine
-has room, waits with backoff when nothing is ready (no busy loop against
-Redis), and returns after LINKWATCH_CLOSE_WHEN_IDLE seconds of an empty
-frontier, if set. The engine then gets them from a local deque:
-`next_request` never waits on Redis. Each turn of that pump is one round trip
+Requests to download come from `feed_engine()`, which the spider's `start()`
+awaits: it leases requests from ready hosts as fast as the engine has room,
+waits with backoff when nothing is ready (no busy loop against Redis), and
+returns after LINKWATCH_CLOSE_WHEN_IDLE seconds of an empty frontier, if set.
+It hands them to the engine (`engine.crawl`) instead of yielding them from
+`start()`: Scrapy takes start requests one at a time, a turn of the event loop
+each, which cost a worker ~10% more CPU per page. The engine then gets them
+from a local deque: `next_request` never waits on Redis. Each turn of that pump is one round trip
 (`HostQueue.sync`) that also carries what happened since the last: new
 requests from the spider (Bloom-checked and queued on their hosts), hosts whose
 download ended, and pages whose items are stored (their leases acknowledged).
@@ -53,7 +55,7 @@ from crawler.frontier.seeding import parse_seed_entry
 from crawler.urls import RejectedURL, url_host
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import Callable
 
     from scrapy import Request, Spider
     from scrapy.crawler import Crawler
@@ -277,8 +279,9 @@ class FrontierScheduler(ScrapyRedisScheduler):
 
     # --- leases ---------------------------------------------------------------------
 
-    async def leased_requests(self) -> AsyncIterator[Request]:
-        """Requests leased from ready hosts, as the engine has room for them.
+    async def feed_engine(self) -> None:
+        """Lease requests from ready hosts and crawl them, as the engine has
+        room; returns when the crawl closes, or idles (LINKWATCH_CLOSE_WHEN_IDLE).
 
         Each turn is one round trip (`_sync`): it also carries the links,
         released hosts and acknowledged pages gathered since the last one."""
@@ -325,7 +328,7 @@ class FrontierScheduler(ScrapyRedisScheduler):
                 for lease in leases:
                     request = self._decode(lease)
                     if request is not None:
-                        yield request
+                        engine.crawl(request)
                 continue
             if self.close_when_idle is not None:
                 if self._idle():

@@ -124,10 +124,9 @@ class BacklinksSpider(scrapy.Spider):
     async def start(self) -> AsyncIterator[scrapy.Request]:
         # A shared frontier (settings/cluster.py) feeds the crawl from Redis;
         # otherwise the seeds given as arguments are the start.
-        feed = getattr(self.crawler.engine.scheduler, "leased_requests", None)
-        if feed is not None:
-            async for request in feed():
-                yield request
+        feed_engine = getattr(self.crawler.engine.scheduler, "feed_engine", None)
+        if feed_engine is not None:
+            await feed_engine()  # hands leased requests to the engine itself
             return
         for seed in self.arguments.seeds:
             request = self.follow_request(seed, depth=0)
