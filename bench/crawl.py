@@ -88,6 +88,12 @@ class CrawlRun:
     def startup_cpu(self) -> float:
         return float(self.stats.get("bench/cpu_at_engine_start") or 0.0)
 
+    @property
+    def shutdown_cpu(self) -> float:
+        """After the spider closed: stopping the reactor, interpreter teardown."""
+        at_close = self.stats.get("bench/cpu_at_close")
+        return max(0.0, self.cpu - float(at_close)) if at_close else 0.0
+
     def per_1000(self, cpu: float | None = None) -> float:
         return 1000 * (self.cpu if cpu is None else cpu) / max(1, len(self.pages))
 

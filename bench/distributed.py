@@ -19,6 +19,10 @@ CPU is counted as the difference of its CPU times around a run.
 - scrapy-redis: the plain-Scrapy baseline spider on scrapy-redis' Scheduler and
   dupefilter (bench/scrapy_redis_settings.py), one worker, plus redis-server.
 
+Every side's figure is the CPU of its processes between engine start and spider
+close (start-up and teardown are constants per process, shown apart), plus
+redis-server's.
+
 Targets: through Redis ≤ 1.15x embedded, flat from 1 to 4 workers (4 ÷ 1 ≤ 1.15),
 ≥ 6x cheaper than scrapy-redis.
 """
@@ -80,6 +84,7 @@ class ClusterRun:
     label: str
     workers_cpu: float  # all of each worker process
     startup_cpu: float  # the part before each worker's engine started (imports, settings)
+    shutdown_cpu: float  # the part after each worker's spider closed (teardown)
     redis_cpu: float
     pages: set[str]
     requests: int
@@ -89,7 +94,7 @@ class ClusterRun:
     @property
     def cpu(self) -> float:
         """What the figures compare: crawling CPU of the workers, plus Redis."""
-        return self.workers_cpu - self.startup_cpu + self.redis_cpu
+        return self.workers_cpu - self.startup_cpu - self.shutdown_cpu + self.redis_cpu
 
     def per_1000(self, cpu: float | None = None) -> float:
         return 1000 * (self.cpu if cpu is None else cpu) / max(1, len(self.pages))
@@ -112,6 +117,7 @@ def from_crawl(label: str, run: CrawlRun, redis_cpu: float = 0.0) -> ClusterRun:
         label,
         run.cpu,
         run.startup_cpu,
+        run.shutdown_cpu,
         redis_cpu,
         run.pages,
         run.requests,
@@ -135,12 +141,14 @@ def run_workers(
     quiet = Quiet(server.access_log, STALL_SECONDS)
     processes = [child.finish(CRAWL_TIMEOUT, stalled=quiet) for child in children]
     entries = server.new_entries()
-    startup = 0.0
+    startup = shutdown = 0.0
     peak = 0
     for w, process in enumerate(processes):
         stats = read_stats(workdir / f"{tag}-w{w}.stats.json")
         reason = stats.get("finish_reason")
         startup += float(stats.get("bench/cpu_at_engine_start") or 0.0)
+        if stats.get("bench/cpu_at_close"):
+            shutdown += max(0.0, process.cpu - float(stats["bench/cpu_at_close"]))
         peak = max(peak, int(stats.get("bench/peak_rss") or process.max_rss))
         if process.timed_out or process.returncode != 0 or reason != "finished":
             what = (
@@ -158,6 +166,7 @@ def run_workers(
         f"ours through Redis, {workers} worker{'s' if workers > 1 else ''}",
         sum(p.cpu for p in processes),
         startup,
+        shutdown,
         0.0,
         html_pages(entries),
         len(entries),
@@ -244,7 +253,8 @@ def run(plan: Plan, workdir: Path) -> Section:
                 results.setdefault(name, []).append(result)
                 print(
                     f"  distributed {name:12} #{i}: {len(result.pages)} pages, "
-                    f"{result.workers_cpu:.1f} (of which start-up {result.startup_cpu:.1f}) "
+                    f"{result.workers_cpu:.1f} (of which start-up {result.startup_cpu:.1f}, "
+                    f"after close {result.shutdown_cpu:.1f}) "
                     f"+ {result.redis_cpu:.1f} (redis) CPU-s",
                     flush=True,
                 )
@@ -336,6 +346,7 @@ def summarize(
                 fmt_range([len(r.pages) for r in runs], "{:,.0f}"),
                 fmt_range([r.per_1000(r.workers_cpu) for r in runs]),
                 fmt_range([r.per_1000(r.startup_cpu) for r in runs]),
+                fmt_range([r.per_1000(r.shutdown_cpu) for r in runs]),
                 fmt_range([r.per_1000(r.redis_cpu) for r in runs]),
                 fmt_range(_cost(runs)),
                 fmt_range([len(r.pages) / r.elapsed for r in runs if r.elapsed], "{:.0f}"),
@@ -349,8 +360,9 @@ def summarize(
                 "pages",
                 "worker processes, CPU-s / 1,000 pages",
                 "... of which start-up",
+                "... of which after the spider closed",
                 "redis-server",
-                "compared: workers - start-up + redis",
+                "compared: workers - start-up - after close + redis",
                 "pages/s",
                 "peak RSS per worker, MiB",
             ],
@@ -359,8 +371,9 @@ def summarize(
     )
     section.notes.append(
         "Figures compare CPU per 1,000 pages of the workers, less each process's start-up "
-        "(imports and settings, ~1 CPU-s, before its engine starts: a constant per worker, "
-        "not per page), plus redis-server's."
+        "(imports and settings, ~1 CPU-s, before its engine starts) and what it spends after "
+        "its spider closed (stopping the reactor, interpreter teardown: ~0.3 CPU-s), both "
+        "constants per worker, not per page; plus redis-server's."
     )
     page_sets = {name: runs[0].pages for name, runs in results.items() if runs}
     if len({frozenset(p) for p in page_sets.values()}) > 1:
