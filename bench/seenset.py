@@ -14,6 +14,9 @@ with how far it got, rather than taking the 15 minutes of `make bench`.
 
 Deterministic, so measured once whatever the repeat count.
 Target: the Bloom filter ≥ 20x smaller at error rate 1e-6.
+
+On the same server, for the deploy guide's sizing table: bytes per queued
+request, per host with requests, per leased request (bench/frontiersize.py).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from bench import frontiersize
 from bench.plan import Plan
 from bench.report import Row, Section, Table, verdict
 from bench.servers import bench_redis
@@ -218,6 +222,7 @@ def run(plan: Plan, workdir: Path) -> Section:
                 f"{bloom_bytes / count:.2f} per planned URL; {note}"
             )
             bloom_bytes = None
+        sizes = frontiersize.measure(client)
         client.close()
     rows = [["scrapy-redis fingerprint set", f"{set_bytes:,}", f"{set_bytes / count:.1f}", ""]]
     if bloom_bytes is None:
@@ -235,6 +240,14 @@ def run(plan: Plan, workdir: Path) -> Section:
         )
         rows.append(["our Bloom filter", f"{bloom_bytes:,}", f"{bloom_bytes / count:.2f}", note])
         print(f"  seenset Bloom filter: {bloom_bytes / count:.2f} bytes/URL", flush=True)
+    section.rows += [
+        Row(f"Redis bytes per {what} (deploy guide sizing)", "—", f"{sizes[key]:,.0f}", "info")
+        for key, what in (
+            ("request", "queued request"),
+            ("host", "host with queued requests"),
+            ("lease", "leased request"),
+        )
+    ]
     section.tables.append(Table(["seen-set", "MEMORY USAGE, bytes", "bytes/URL", "notes"], rows))
     section.notes.append(
         f"{count:,} SHA1 fingerprints of distinct URLs; redis-server without persistence. "
