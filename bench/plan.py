@@ -59,7 +59,8 @@ FULL = Plan(
     distributed_sites=PG,
     distributed_workers=(1, 2, 4),
     distributed_scrapy_redis=True,
-    distributed_budget=150,
+    # three repeats (~55 s each): with two, one noisy pair decided the medians
+    distributed_budget=300,
     seenset_urls=1_000_000,
     seenset_probes=20_000,
     seenset_budget=240,
