@@ -307,6 +307,16 @@ def _lease_reply(reply: list[Any]) -> LeaseReply:
     return leases, None, 0, scope
 
 
+def _push_args(entries: list[tuple[bool, str, bytes, str]]) -> list[object]:
+    """The (check, h1, h2, host, payload) groups of the enqueue step, from
+    (check_seen, host, payload, url) entries."""
+    args: list[object] = []
+    for check, host, payload, url in entries:
+        h1, h2 = url_hashes(url) if check else (0, 0)
+        args += ["1" if check else "0", h1, h2, host, payload]
+    return args
+
+
 @dataclass(frozen=True, slots=True)
 class Politeness:
     host_concurrency: int = 1
@@ -375,11 +385,7 @@ class HostQueue(ScrapyRedisQueue):
 
     def enqueue(self, entries: list[tuple[bool, str, bytes, str]]) -> list[bool]:
         """Queue (check_seen, host, payload, url) entries; False where already seen."""
-        argv = self._argv()
-        for check, host, payload, url in entries:
-            h1, h2 = url_hashes(url) if check else (0, 0)
-            argv += ["1" if check else "0", h1, h2, host, payload]
-        return [bool(x) for x in self._enqueue(args=argv)]
+        return [bool(x) for x in self._enqueue(args=self._argv(*_push_args(entries)))]
 
     def intake(self, entries: list[tuple[bytes, str, bool, str, bytes, str]]) -> int:
         """Move seeds from start_urls into the queues: (raw, domain, check, host,
@@ -408,10 +414,7 @@ class HostQueue(ScrapyRedisQueue):
         """One round trip: queue `pushes` (as `enqueue`), release `releases`,
         acknowledge `acks`, then lease up to `n` (no lease when 0). Returns (new
         requests queued, leases acknowledged, the lease reply or None)."""
-        argv = self._argv(len(pushes))
-        for check, host, payload, url in pushes:
-            h1, h2 = url_hashes(url) if check else (0, 0)
-            argv += ["1" if check else "0", h1, h2, host, payload]
+        argv = self._argv(len(pushes), *_push_args(pushes))
         argv += [len(releases), *releases, len(acks), *acks, n]
         if n:
             argv += [int(self.politeness.lease_seconds * 1000), self.worker]

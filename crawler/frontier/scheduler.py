@@ -7,10 +7,11 @@ returns after LINKWATCH_CLOSE_WHEN_IDLE seconds of an empty frontier, if set.
 It hands them to the engine (`engine.crawl`) instead of yielding them from
 `start()`: Scrapy takes start requests one at a time, a turn of the event loop
 each, which cost a worker ~10% more CPU per page. The engine then gets them
-from a local deque: `next_request` never waits on Redis. Each turn of that pump is one round trip
-(`HostQueue.sync`) that also carries what happened since the last: new
-requests from the spider (Bloom-checked and queued on their hosts), hosts whose
-download ended, and pages whose items are stored (their leases acknowledged).
+from a local deque: `next_request` never waits on Redis. Each turn of that
+pump is one round trip (`HostQueue.sync`) that also carries what happened
+since the last: new requests from the spider (Bloom-checked and queued on
+their hosts), hosts whose download ended, and pages whose items are stored
+(their leases acknowledged).
 
 A maintenance call every LINKWATCH_FRONTIER_INTERVAL seconds extends this
 worker's leases, requeues expired ones (dead workers), takes in new seeds,
