@@ -78,6 +78,22 @@ class FrontierKeys:
         return f"{self.prefix}:dead"
 
     @property
+    def robots(self) -> str:
+        """HASH host -> JSON of its robots.txt as fetched once for the whole crawl
+        (crawler/robots.py); a host is leased one request at a time until it is here."""
+        return f"{self.prefix}:robots"
+
+    def robots_lock(self, host: str) -> str:
+        """STRING held (SET NX, with a TTL) by the worker fetching a host's robots.txt."""
+        return f"{self.prefix}:robots_lock:{host}"
+
+    @property
+    def host_delays(self) -> str:
+        """HASH host -> seconds between fetches its robots.txt asks for (Crawl-delay);
+        such a host is leased one request at a time, cluster-wide."""
+        return f"{self.prefix}:host_delays"
+
+    @property
     def bloom(self) -> str:
         """Prefix of the seen-set: ``<bloom>:meta`` HASH and ``<bloom>:<i>`` layers."""
         return f"{self.prefix}:bloom"

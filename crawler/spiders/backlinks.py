@@ -27,6 +27,7 @@ from scrapy.http import HtmlResponse
 
 from crawler.arguments import ArgumentError, CrawlArguments, clean_seed, parse_crawl_arguments
 from crawler.domains import WatchList, registered_domain
+from crawler.downloader import politeness_key_setting
 from crawler.extraction import extract_links
 from crawler.items import utc_now
 from crawler.traps import markup_trap, trap_reason
@@ -66,7 +67,14 @@ class BacklinksSpider(scrapy.Spider):
 
     @classmethod
     def check_arguments(cls, args: dict[str, str], settings: BaseSettings) -> CrawlArguments:
-        """Validate `-a` arguments; raises ArgumentError with a one-line message."""
+        """Validate `-a` arguments (and the politeness settings); raises
+        ArgumentError with a one-line message."""
+        try:
+            politeness_key_setting(settings)
+        except ValueError as exc:
+            raise ArgumentError(str(exc)) from None
+        if settings.getfloat("LINKWATCH_MAX_CRAWL_DELAY") < 0:
+            raise ArgumentError("LINKWATCH_MAX_CRAWL_DELAY must be 0 or more seconds")
         return parse_crawl_arguments(
             args,
             default_depth=settings.getint("LINKWATCH_DEPTH"),
