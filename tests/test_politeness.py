@@ -85,9 +85,7 @@ def access_log(server: FixtureServer) -> list[dict]:
 
 def pages_of(entries: list[dict], host: str | None = None) -> list[dict]:
     return [
-        e
-        for e in entries
-        if e["path"] != "/robots.txt" and (host is None or e["host"] == host)
+        e for e in entries if e["path"] != "/robots.txt" and (host is None or e["host"] == host)
     ]
 
 
@@ -131,7 +129,7 @@ def test_the_per_host_limit_holds_without_a_delay(tmp_path):
     # The Scrapy 2.19 burst: with no delay its downloader starts a slot's whole
     # queue at once (15 at once against a limit of 2, counted by a server).
     web = LocalWeb(site("www.one.test", 30))
-    run, entries = crawl(
+    _, entries = crawl(
         tmp_path,
         web,
         ["http://www.one.test/"],
