@@ -116,6 +116,10 @@ def decide(robots: RobotsFile, parse: Any, user_agent: str, max_crawl_delay: flo
     return HostRules(ALLOW, parser=parser, crawl_delay=max(0.0, float(delay)))
 
 
+def netloc_of(url: str) -> str:
+    return url.split("://", 1)[-1].split("/", 1)[0]
+
+
 def must_retry(status: int) -> bool:
     """A robots.txt answer that defers the host (asked again later)."""
     return status == 429 or status >= 500
@@ -276,7 +280,13 @@ class RobotsMiddleware:
                 url,
                 priority=1000,
                 # Deferred hosts are asked again on our schedule, not RetryMiddleware's.
-                meta={"dont_obey_robotstxt": True, "dont_retry": True},
+                # Its own downloader slot: the host's first page then follows the
+                # answer at once, not after AutoThrottle's start delay.
+                meta={
+                    "dont_obey_robotstxt": True,
+                    "dont_retry": True,
+                    "download_slot": f"robots.txt {netloc_of(url)}",
+                },
                 callback=NO_CALLBACK,
                 dont_filter=True,
             )
