@@ -11,11 +11,13 @@ DEMO_DIR ?= demo
 
 .PHONY: install demo test lint servers bench clean
 
-$(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
-	touch $@
+# Quiet: pip's and setuptools' chatter goes to $(VENV)/install.log, shown only on failure.
+$(VENV)/.installed: pyproject.toml crawler/__init__.py
+	@echo "installing linkwatch and its dependencies into $(VENV) (log: $(VENV)/install.log)"
+	@$(PYTHON) -m venv $(VENV)
+	@{ $(PY) -m pip install -q --upgrade pip && $(PY) -m pip install -q -e '.[test]'; } \
+		>$(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }
+	@touch $@
 
 install: $(VENV)/.installed
 

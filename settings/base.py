@@ -7,8 +7,12 @@ read once, at import; `-s NAME=VALUE` on the command line overrides any of them.
 """
 
 import os
+from importlib import metadata as _metadata  # lower-case: not a setting
 
-from crawler import urls as _urls  # lower-case: not a setting
+try:
+    _VERSION = _metadata.version("linkwatch")
+except _metadata.PackageNotFoundError:  # run from a checkout that was never installed
+    _VERSION = "0"
 
 BOT_NAME = "linkwatch"
 SPIDER_MODULES = ["crawler.spiders"]
@@ -35,9 +39,13 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 LINKWATCH_DEPTH = 3
 # Pages fetched per seed registered domain (spider argument `max_pages_per_domain`).
 LINKWATCH_MAX_PAGES_PER_DOMAIN = 10_000
-# Query parameters removed from every URL (utm_*, gclid, fbclid, ...: the list in
-# crawler/urls.py); a trailing * matches a prefix.
-LINKWATCH_STRIP_PARAMS = list(_urls.DEFAULT_STRIP_PARAMS)
+# Query parameters removed from every URL (click and campaign trackers); a
+# trailing * matches a prefix. crawler/urls.py's DEFAULT_STRIP_PARAMS is the same
+# list, for callers outside a crawl (a test keeps the two equal).
+LINKWATCH_STRIP_PARAMS = [
+    "utm_*", "gclid", "dclid", "gbraid", "wbraid", "fbclid", "msclkid", "yclid",
+    "mc_cid", "mc_eid", "igshid", "_hsenc", "_hsmi",
+]  # fmt: skip
 # URLs longer than this (in canonical form) are neither followed nor stored.
 LINKWATCH_MAX_URL_LENGTH = 2048
 # Links are not followed when one path segment occurs more often than this in
@@ -86,7 +94,7 @@ ITEM_PIPELINES = {
 }
 
 # --- Politeness ---------------------------------------------------------------
-USER_AGENT = f"linkwatch/0.1 (+{LINKWATCH_CONTACT_URL})"
+USER_AGENT = f"linkwatch/{_VERSION} (+{LINKWATCH_CONTACT_URL})"
 ROBOTSTXT_OBEY = True
 # What one politeness limit covers: "host" (each host name), "domain" (a registered
 # domain with all its hosts) or "ip" (every host served from one address; in a shared
