@@ -21,7 +21,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import settings.base
 from crawler.urls import (
     DEFAULT_STRIP_PARAMS,
     RejectedURL,
@@ -29,6 +28,7 @@ from crawler.urls import (
     normalize_url,
     url_host,
 )
+from settings import base as base_settings
 
 DATA = Path(__file__).parent / "data"
 
@@ -190,7 +190,7 @@ def test_strip_params_configurable() -> None:
         "yclid", "mc_cid", "mc_eid", "igshid", "_hsenc", "_hsmi",
     )  # fmt: skip
     # The crawl's default (settings) and the normalizer's are one list.
-    assert list(DEFAULT_STRIP_PARAMS) == settings.base.LINKWATCH_STRIP_PARAMS
+    assert list(DEFAULT_STRIP_PARAMS) == base_settings.LINKWATCH_STRIP_PARAMS
     custom = URLNormalizer(strip_params=["sid", "ref_*"])
     url = "http://example.com/?sid=1&ref_a=2&ref=3&utm_source=4&sidx=5"
     assert custom(url) == "http://example.com/?ref=3&utm_source=4&sidx=5"
