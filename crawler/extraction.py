@@ -116,27 +116,48 @@ def extract_links(
     removed); it returns the canonical URL or raises ``ValueError``
     (``RejectedURL``, whose ``reason`` is used as the skip reason). Broken
     markup, bad encodings and NUL bytes never raise.
+
+    Four steps, each once per page: parse, one pass over the elements that
+    matter, the document's base URL, then the links resolved and deduplicated.
     """
+    scan = _scan(_parse(body, encoding), nofollow)
+    base = _document_base(scan.base_href, page_url, normalize)
+    links, skipped = _resolve_links(scan, base, normalize)
+    return PageLinks(scan.title or "", links, scan.nofollow, base, skipped)
+
+
+@dataclass(slots=True)
+class _Scan:
+    """What one pass over a page's elements found."""
+
+    nofollow: bool  # the caller's X-Robots-Tag, or a meta robots nofollow/none
+    title: str | None = None
+    base_href: str | None = None
+    # (link_type, raw url, extra): extra is the <a> node (its text, rel and alt
+    # are read only if it wins), the attributes of an <area>, the rel tokens of
+    # a canonical <link>.
+    found: list[tuple[str, str | None, Any]] = field(default_factory=list)
+    images: list[Any] = field(default_factory=list)
+
+
+def _parse(body: bytes | str, encoding: str | None) -> LexborHTMLParser:
     html, detect = _parser_input(body, encoding)
     try:
-        tree = LexborHTMLParser(html, encoding=detect)
+        return LexborHTMLParser(html, encoding=detect)
     except (UnicodeError, LookupError):
         # Only when Lexbor detects the encoding (bytes): a <meta> charset Python
         # cannot start decoding in ("utf16" with no BOM raises even with
         # errors="replace") counts as no declaration.
-        tree = LexborHTMLParser(_undeclared(html) if isinstance(html, bytes) else html)
+        return LexborHTMLParser(_undeclared(html) if isinstance(html, bytes) else html)
 
-    title: str | None = None
-    base_href: str | None = None
-    page_nofollow = nofollow
-    # (link_type, raw url, extra): extra is the <a> node (its text, rel and
-    # alt are read only if it wins), the attributes of an <area>, the rel
-    # tokens of a canonical <link>.
-    found: list[tuple[str, str | None, Any]] = []
-    images = []
+
+def _scan(tree: LexborHTMLParser, nofollow: bool) -> _Scan:
+    """One pass over the elements that carry links or change how they read."""
+    scan = _Scan(nofollow)
+    found = scan.found
     for node in tree.css(_SELECTOR):
         tag_id = node.tag_id
-        if tag_id == _A_ID:
+        if tag_id == _A_ID:  # by far the most frequent: first, by its id
             try:
                 href = node.attrs["href"]
             except KeyError:  # <a content=...>: selected, but not a link
@@ -144,7 +165,7 @@ def extract_links(
             found.append(("a", href, node))
             continue
         if tag_id == _IMG_ID:
-            images.append(node)
+            scan.images.append(node)
             continue
         tag = node.tag
         if tag == "link":
@@ -157,38 +178,52 @@ def extract_links(
             if "href" in attrs:
                 found.append(("area", attrs["href"], attrs))
         elif tag == "meta":
-            attrs = node.attributes  # has a content attribute
-            content = attrs.get("content") or ""
-            name = attrs.get("name")
-            if name is not None and name.strip(_ASCII_WS).lower() == "robots":
-                tokens = _ROBOTS_TOKENS.split(content.lower())
-                if "nofollow" in tokens or "none" in tokens:
-                    page_nofollow = True
-            equiv = attrs.get("http-equiv")
-            if equiv is not None and equiv.strip(_ASCII_WS).lower() == "refresh":
-                target = parse_meta_refresh(content)
-                if target is not None:
-                    found.append(("meta_refresh", target, None))
+            _read_meta(node.attributes, scan)
         elif tag == "iframe" or tag == "frame":
             attrs = node.attributes
             if "src" in attrs:
                 found.append(("frame", attrs["src"], None))
-        elif tag == "base" and base_href is None:
+        elif tag == "base" and scan.base_href is None:
             attrs = node.attributes
             if "href" in attrs:
-                base_href = attrs["href"] or ""
-        elif tag == "title" and title is None:
-            title = _collapse(node.text_lexbor())
+                scan.base_href = attrs["href"] or ""
+        elif tag == "title" and scan.title is None:
+            scan.title = _collapse(node.text_lexbor())
+    return scan
 
-    base = page_url
-    if base_href is not None:
-        # HTML: a base href that does not parse leaves the page URL as base;
-        # so does one that is not http(s) here, since no link could resolve
-        # against it to an http(s) URL.
-        resolved = _resolve(_without_fragment(_clean(base_href)), page_url, normalize)
-        if resolved[0] is not None:
-            base = resolved[0]
 
+def _read_meta(attrs: dict[str, str | None], scan: _Scan) -> None:
+    """A <meta> (it has a content attribute): robots nofollow, or a refresh link."""
+    content = attrs.get("content") or ""
+    name = attrs.get("name")
+    if name is not None and name.strip(_ASCII_WS).lower() == "robots":
+        tokens = _ROBOTS_TOKENS.split(content.lower())
+        if "nofollow" in tokens or "none" in tokens:
+            scan.nofollow = True
+    equiv = attrs.get("http-equiv")
+    if equiv is not None and equiv.strip(_ASCII_WS).lower() == "refresh":
+        target = parse_meta_refresh(content)
+        if target is not None:
+            scan.found.append(("meta_refresh", target, None))
+
+
+def _document_base(base_href: str | None, page_url: str, normalize: Normalizer) -> str:
+    """The URL hrefs resolve against: the first <base href>, else the page URL.
+
+    HTML: a base href that does not parse leaves the page URL as base; so does
+    one that is not http(s) here, since no link could resolve against it to an
+    http(s) URL."""
+    if base_href is None:
+        return page_url
+    resolved = _resolve(_without_fragment(_clean(base_href)), page_url, normalize)
+    return resolved[0] if resolved[0] is not None else page_url
+
+
+def _resolve_links(
+    scan: _Scan, base: str, normalize: Normalizer
+) -> tuple[list[Link], dict[str, int]]:
+    """The distinct canonical targets, first occurrence in document order, and
+    the hrefs skipped by reason. Each distinct href is resolved once."""
     links: list[Link] = []
     skipped: dict[str, int] = {}
     seen: set[str] = set()
@@ -196,7 +231,8 @@ def extract_links(
     # follows the "#" cannot change the canonical URL, which has no fragment.
     targets: dict[str | None, tuple[str | None, str]] = {}
     alts: dict[int, str] | None = None
-    for link_type, raw, extra in found:
+    nofollow = scan.nofollow
+    for link_type, raw, extra in scan.found:
         key = raw
         if raw:
             hash_at = raw.find("#")
@@ -219,25 +255,27 @@ def extract_links(
             continue
         seen.add(url)
         if link_type == "a":
-            rel = _rel_tokens(extra.attributes.get("rel"))
-            anchor = _collapse(extra.text_lexbor())
-            if len(anchor) > ANCHOR_MAX_CHARS:
-                anchor = anchor[:ANCHOR_MAX_CHARS].rstrip(" ")
             if alts is None:
-                alts = _alts_by_link(images)
-            alt = alts.get(extra.mem_id, "") if alts else ""
-            links.append(Link(url, "a", rel, anchor, alt, page_nofollow or "nofollow" in rel))
+                alts = _alts_by_link(scan.images)
+            links.append(_anchor_link(url, extra, alts, nofollow))
         elif link_type == "area":
             rel = _rel_tokens(extra.get("rel"))
             alt = _collapse(extra.get("alt"))
-            links.append(Link(url, "area", rel, "", alt, page_nofollow or "nofollow" in rel))
+            links.append(Link(url, "area", rel, "", alt, nofollow or "nofollow" in rel))
         elif link_type == "canonical":
-            links.append(
-                Link(url, "canonical", extra, "", "", page_nofollow or "nofollow" in extra)
-            )
+            links.append(Link(url, "canonical", extra, "", "", nofollow or "nofollow" in extra))
         else:
-            links.append(Link(url, link_type, (), "", "", page_nofollow))
-    return PageLinks(title or "", links, page_nofollow, base, skipped)
+            links.append(Link(url, link_type, (), "", "", nofollow))
+    return links, skipped
+
+
+def _anchor_link(url: str, node: Any, alts: dict[int, str], page_nofollow: bool) -> Link:
+    rel = _rel_tokens(node.attributes.get("rel"))
+    anchor = _collapse(node.text_lexbor())
+    if len(anchor) > ANCHOR_MAX_CHARS:
+        anchor = anchor[:ANCHOR_MAX_CHARS].rstrip(" ")
+    alt = alts.get(node.mem_id, "") if alts else ""
+    return Link(url, "a", rel, anchor, alt, page_nofollow or "nofollow" in rel)
 
 
 def parse_meta_refresh(content: str) -> str | None:
