@@ -87,9 +87,11 @@ LINKWATCH_STORE_FLUSH_INTERVAL = 1.0
 # Pages buffered ahead of the writer before the crawl waits for it (back-pressure).
 LINKWATCH_STORE_MAX_BUFFER = 5_000
 
+# One stage: page items are already canonical (the spider normalizes every URL
+# with crawler/urls.py) and carry one edge per target (extraction keeps the first
+# link to each), so the store pipeline is the only one. A new source of items
+# must keep those two promises, or add its own stage in front of the store.
 ITEM_PIPELINES = {
-    "pipelines.normalize.NormalizePipeline": 100,
-    "pipelines.dedupe.DedupePipeline": 200,
     "pipelines.store.StorePipeline": 300,
 }
 
