@@ -1,4 +1,7 @@
-"""Stores behind one interface (base.py): SQLite (sqlite.py), MongoDB (mongo.py).
+"""Stores behind one interface (base.py): SQLite (sqlite/), MongoDB (mongo/).
+
+Stores know records, not analytics: nothing here imports Scrapy, the CLI or
+crawler.intelligence.
 
 `open_store(settings)` picks the one the settings ask for: MongoDB when
 MONGO_URI is set, else the SQLite file at LINKWATCH_DB.

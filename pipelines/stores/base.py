@@ -29,6 +29,7 @@ was. `linkwatch rank` reads the graph and writes each domain's authority.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -284,8 +285,6 @@ class Store(ABC):
         One read of the referring domains and their authority, then the edges
         of a few domains at a time: memory holds the domains, not the edges.
         """
-        from crawler.intelligence.authority import authority_key
-
         domains = self.source_domains(target, state=state, since=since, dofollow=dofollow)
         ranks: dict[str, dict[str, Any]] = {}
         for start in range(0, len(domains), DOMAIN_CHUNK):
@@ -293,7 +292,8 @@ class Store(ABC):
 
         def key(domain: str) -> tuple[float, str]:
             ranked = ranks.get(domain)
-            return (authority_key(None if ranked is None else ranked["pagerank"]), domain)
+            pagerank = None if ranked is None else ranked["pagerank"]
+            return (math.inf if pagerank is None else -pagerank, domain)
 
         domains.sort(key=key)
         left = limit

@@ -1,0 +1,155 @@
+"""The MongoDB store's edge queries: backlinks, referring domains, anchors,
+new and lost edges, target pages and the linking pages a recrawl fetches.
+
+Every query filters on the leading keys of an index (schema.EDGE_INDEXES says
+which query uses which). MongoDB uses them; FerretDB 1.24 on SQLite pushes no
+filter but an `_id` equality down to SQLite and scans, whatever the indexes.
+Grouped queries go to the grouping strategy chosen at connect (grouping.py).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo import errors as mongo_errors
+
+from pipelines.stores.mongo.connection import LOOKUP_CHUNK, MongoConnected, chunks, store_error
+from pipelines.stores.mongo.schema import EPOCH, to_datetime, to_iso
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+    from datetime import datetime
+
+    from crawler.items import Edge
+    from pipelines.stores.base import State, Target
+
+BACKLINKS_ORDER = [
+    ("source_domain", ASCENDING),
+    ("source_url", ASCENDING),
+    ("target_url", ASCENDING),
+]
+
+
+class MongoQueries(MongoConnected):
+    """The `Store` queries over the edges and pages collections."""
+
+    @staticmethod
+    def _target_filter(target: Target) -> dict[str, Any]:
+        query: dict[str, Any] = {"target_domain": target.domain}
+        if target.host is not None:
+            query["$or"] = [
+                {"target_host": target.host},
+                {"target_host": {"$regex": f"\\.{re.escape(target.host)}$"}},
+            ]
+        return query
+
+    def backlinks(
+        self,
+        target: Target,
+        *,
+        state: State = "live",
+        since: str | None = None,
+        dofollow: bool = False,
+        limit: int | None = None,
+        source_domains: Sequence[str] | None = None,
+    ) -> Iterator[Edge]:
+        query = self._backlinks_filter(target, state, since, dofollow)
+        if source_domains is not None:
+            query["source_domain"] = {"$in": list(source_domains)}
+        return self._edges(query, BACKLINKS_ORDER, limit)
+
+    def source_domains(
+        self,
+        target: Target,
+        *,
+        state: State = "live",
+        since: str | None = None,
+        dofollow: bool = False,
+    ) -> list[str]:
+        query = self._backlinks_filter(target, state, since, dofollow)
+        try:
+            return sorted(self.edge_collection.distinct("source_domain", query))
+        except mongo_errors.PyMongoError as exc:
+            raise store_error(exc) from exc
+
+    def _backlinks_filter(
+        self, target: Target, state: State, since: str | None, dofollow: bool
+    ) -> dict[str, Any]:
+        query = self._target_filter(target)
+        if state == "live":
+            query["lost_at"] = None
+        elif state == "lost":
+            query["lost_at"] = {"$ne": None}
+        if since:
+            query["first_seen"] = {"$gte": to_datetime(since)}
+        if dofollow:
+            query["nofollow"] = False
+        return query
+
+    def new(self, target: Target, since: str, *, limit: int | None = None) -> Iterator[Edge]:
+        query = {**self._target_filter(target), "first_seen": {"$gte": to_datetime(since)}}
+        return self._edges(
+            query,
+            [("first_seen", DESCENDING), ("source_url", ASCENDING), ("target_url", ASCENDING)],
+            limit,
+        )
+
+    def lost(self, target: Target, since: str, *, limit: int | None = None) -> Iterator[Edge]:
+        query = {**self._target_filter(target), "lost_at": {"$gte": to_datetime(since)}}
+        return self._edges(
+            query,
+            [("lost_at", DESCENDING), ("source_url", ASCENDING), ("target_url", ASCENDING)],
+            limit,
+        )
+
+    def _edges(
+        self, query: dict[str, Any], sort: list[tuple[str, int]], limit: int | None
+    ) -> Iterator[Edge]:
+        cursor = self.edge_collection.find(query, {"_id": 0, "dofollow": 0}).sort(sort)
+        if limit:
+            cursor = cursor.limit(limit)
+        try:
+            for doc in cursor:
+                for name in ("first_seen", "last_seen", "lost_at"):
+                    doc[name] = to_iso(doc.get(name))
+                doc.setdefault("lost_reason", None)
+                yield doc
+        except mongo_errors.PyMongoError as exc:
+            raise store_error(exc) from exc
+
+    def _live(self, target: Target) -> dict[str, Any]:
+        return {**self._target_filter(target), "lost_at": None}
+
+    def refdomains(self, target: Target, *, limit: int | None = None) -> Iterator[dict[str, Any]]:
+        return self.grouping.refdomains(self._live(target), limit)
+
+    def anchors(self, target: Target, *, limit: int | None = None) -> Iterator[dict[str, Any]]:
+        return self.grouping.anchors(self._live(target), limit)
+
+    def pages(self, target: Target, *, limit: int | None = None) -> Iterator[dict[str, Any]]:
+        return self.grouping.pages(self._live(target), limit)
+
+    def linking_pages(
+        self, target: Target, *, limit: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        # Two indexed queries instead of a $lookup (FerretDB has none): the
+        # linking URLs from the edges, then their last crawl from the pages.
+        urls = list(
+            dict.fromkeys(
+                doc["source_url"]
+                for doc in self._find(self._target_filter(target), {"_id": 0, "source_url": 1})
+            )
+        )
+        crawled: dict[str, datetime] = {}
+        for chunk in chunks(urls, LOOKUP_CHUNK):
+            try:
+                for doc in self.page_collection.find({"_id": {"$in": chunk}}, {"fetched_at": 1}):
+                    crawled[doc["_id"]] = doc["fetched_at"]
+            except mongo_errors.PyMongoError as exc:
+                raise store_error(exc) from exc
+        # A page never stored (its edges written, the batch's pages not) first.
+        urls.sort(key=lambda url: (url in crawled, crawled.get(url, EPOCH), url))
+        for url in urls[:limit] if limit else urls:
+            yield {"url": url, "last_crawled": to_iso(crawled.get(url))}

@@ -1,0 +1,155 @@
+"""The SQLite store's edge queries: backlinks, referring domains, anchors,
+new and lost edges, target pages and the linking pages a recrawl fetches.
+Each filters on `target_domain` first, the leading key of an edges index."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from pipelines.stores.sqlite.schema import EDGE_COLUMNS
+from pipelines.stores.sqlite.sql import SQLiteConnected, like_escape, marks
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+    from crawler.items import Edge
+    from pipelines.stores.base import State, Target
+
+
+class SQLiteQueries(SQLiteConnected):
+    """The `Store` queries over the edges and pages tables."""
+
+    def _target_clause(self, target: Target) -> tuple[str, list[Any]]:
+        if target.host is None:
+            return "target_domain = ?", [target.domain]
+        return (
+            "target_domain = ? AND (target_host = ? OR target_host LIKE ? ESCAPE '\\')",
+            [target.domain, target.host, "%." + like_escape(target.host)],
+        )
+
+    def backlinks(
+        self,
+        target: Target,
+        *,
+        state: State = "live",
+        since: str | None = None,
+        dofollow: bool = False,
+        limit: int | None = None,
+        source_domains: Sequence[str] | None = None,
+    ) -> Iterator[Edge]:
+        where, params = self._backlinks_clause(target, state, since, dofollow)
+        if source_domains is not None:
+            where += f" AND source_domain IN ({marks(source_domains)})"
+            params.extend(source_domains)
+        sql = (
+            f"SELECT {EDGE_COLUMNS} FROM edges WHERE {where} "
+            "ORDER BY source_domain, source_url, target_url"
+        )
+        return self._edges(sql, params, limit)
+
+    def source_domains(
+        self,
+        target: Target,
+        *,
+        state: State = "live",
+        since: str | None = None,
+        dofollow: bool = False,
+    ) -> list[str]:
+        where, params = self._backlinks_clause(target, state, since, dofollow)
+        sql = f"SELECT DISTINCT source_domain FROM edges WHERE {where} ORDER BY source_domain"
+        return [row[0] for row in self._query(sql, params)]
+
+    def _backlinks_clause(
+        self, target: Target, state: State, since: str | None, dofollow: bool
+    ) -> tuple[str, list[Any]]:
+        where, params = self._target_clause(target)
+        if state == "live":
+            where += " AND lost_at IS NULL"
+        elif state == "lost":
+            where += " AND lost_at IS NOT NULL"
+        if since:
+            where += " AND first_seen >= ?"
+            params.append(since)
+        if dofollow:
+            where += " AND nofollow = 0"
+        return where, params
+
+    def new(self, target: Target, since: str, *, limit: int | None = None) -> Iterator[Edge]:
+        where, params = self._target_clause(target)
+        sql = (
+            f"SELECT {EDGE_COLUMNS} FROM edges WHERE {where} AND first_seen >= ? "
+            "ORDER BY first_seen DESC, source_url, target_url"
+        )
+        return self._edges(sql, [*params, since], limit)
+
+    def lost(self, target: Target, since: str, *, limit: int | None = None) -> Iterator[Edge]:
+        where, params = self._target_clause(target)
+        sql = (
+            f"SELECT {EDGE_COLUMNS} FROM edges WHERE {where} AND lost_at >= ? "
+            "ORDER BY lost_at DESC, source_url, target_url"
+        )
+        return self._edges(sql, [*params, since], limit)
+
+    def _edges(self, sql: str, params: list[Any], limit: int | None) -> Iterator[Edge]:
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        for row in self._query(sql, params):
+            edge = dict(row)
+            edge["rel"] = orjson.loads(edge["rel"])
+            edge["nofollow"] = bool(edge["nofollow"])
+            yield edge
+
+    def refdomains(self, target: Target, *, limit: int | None = None) -> Iterator[dict[str, Any]]:
+        return self._grouped(
+            target,
+            "SELECT source_domain, COUNT(*) AS edges, SUM(nofollow = 0) AS dofollow, "
+            "MIN(first_seen) AS first_seen, MAX(last_seen) AS last_seen",
+            "GROUP BY source_domain ORDER BY edges DESC, source_domain",
+            limit,
+        )
+
+    def anchors(self, target: Target, *, limit: int | None = None) -> Iterator[dict[str, Any]]:
+        return self._grouped(
+            target,
+            "SELECT anchor, COUNT(*) AS edges, COUNT(DISTINCT source_domain) AS refdomains",
+            "GROUP BY anchor ORDER BY edges DESC, anchor",
+            limit,
+        )
+
+    def pages(self, target: Target, *, limit: int | None = None) -> Iterator[dict[str, Any]]:
+        return self._grouped(
+            target,
+            "SELECT target_url, COUNT(*) AS edges, SUM(nofollow = 0) AS dofollow, "
+            "COUNT(DISTINCT source_domain) AS refdomains",
+            "GROUP BY target_url ORDER BY edges DESC, refdomains DESC, target_url",
+            limit,
+        )
+
+    def _grouped(
+        self, target: Target, select: str, group: str, limit: int | None
+    ) -> Iterator[dict[str, Any]]:
+        """Rows of `select` over the live edges into `target`, grouped and ordered."""
+        where, params = self._target_clause(target)
+        sql = f"{select} FROM edges WHERE {where} AND lost_at IS NULL {group}"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        for row in self._query(sql, params):
+            yield dict(row)
+
+    def linking_pages(
+        self, target: Target, *, limit: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        where, params = self._target_clause(target)
+        # NULL (a page never stored) sorts first: it is the most overdue.
+        sql = (
+            "SELECT linking.url, pages.fetched_at AS last_crawled "
+            f"FROM (SELECT DISTINCT source_url AS url FROM edges WHERE {where}) AS linking "
+            "LEFT JOIN pages ON pages.url = linking.url "
+            "ORDER BY last_crawled, linking.url"
+        )
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        for row in self._query(sql, params):
+            yield dict(row)

@@ -1,0 +1,118 @@
+"""The SQLite schema: tables, indexes, the migration of older files, and
+opening a database file (read-only, or read-write with the schema made).
+
+Every index serves a query the CLI or the write path makes:
+
+    edges(source_url, target_url)        unique: the edge identity, upserts
+    edges(target_domain, lost_at, ...)   backlinks, refdomains, anchors, pages, lost,
+                                         recrawl of a domain
+    edges(target_domain, first_seen)     new edges of a domain
+    pages(url)                           primary key: last crawl of a linking page
+    pages(domain)                        pages crawled per domain (toxic rules)
+    domain_links(source, target)         primary key: the domain graph by linking domain
+    domain_links(target, source)         who links to a domain (gap)
+    domains(domain)                      primary key: authority of a domain
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from pipelines.stores.base import StoreError
+from pipelines.stores.sqlite.sql import store_error
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS edges (
+    id            INTEGER PRIMARY KEY,
+    source_url    TEXT NOT NULL,
+    target_url    TEXT NOT NULL,
+    source_domain TEXT NOT NULL,
+    target_domain TEXT NOT NULL,
+    target_host   TEXT NOT NULL,
+    anchor        TEXT NOT NULL,
+    alt           TEXT NOT NULL,
+    rel           TEXT NOT NULL,          -- JSON list
+    nofollow      INTEGER NOT NULL,
+    link_type     TEXT NOT NULL,
+    source_title  TEXT NOT NULL,
+    source_status INTEGER NOT NULL,
+    first_seen    TEXT NOT NULL,          -- ISO 8601 UTC
+    last_seen     TEXT NOT NULL,
+    lost_at       TEXT,                   -- NULL while the edge is live
+    lost_reason   TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS edges_identity ON edges (source_url, target_url);
+CREATE INDEX IF NOT EXISTS edges_by_target
+    ON edges (target_domain, lost_at, source_domain, first_seen);
+CREATE INDEX IF NOT EXISTS edges_new_by_target ON edges (target_domain, first_seen);
+CREATE TABLE IF NOT EXISTS pages (
+    url         TEXT PRIMARY KEY,
+    domain      TEXT NOT NULL,
+    status      INTEGER NOT NULL,
+    title       TEXT NOT NULL,
+    outlinks    INTEGER NOT NULL,
+    edges       INTEGER NOT NULL,
+    first_fetched TEXT NOT NULL,
+    fetched_at  TEXT NOT NULL,
+    domain_links TEXT                     -- JSON {domain: links}; NULL: never given
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS domain_links (
+    source_domain TEXT NOT NULL,
+    target_domain TEXT NOT NULL,
+    links         INTEGER NOT NULL,       -- links from source's pages to target's
+    pages         INTEGER NOT NULL,       -- source's pages with such a link
+    PRIMARY KEY (source_domain, target_domain)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS domain_links_by_target ON domain_links (target_domain, source_domain);
+CREATE TABLE IF NOT EXISTS domains (
+    domain        TEXT PRIMARY KEY,
+    pagerank      REAL NOT NULL,          -- 0-100, log-scaled (the authority)
+    harmonic      REAL NOT NULL,          -- 0-100, share of the highest
+    pagerank_raw  REAL NOT NULL,
+    harmonic_raw  REAL NOT NULL,
+    ranked_at     TEXT NOT NULL
+) WITHOUT ROWID;
+"""
+# Created after the migration below (a pages table from before it lacks columns).
+SCHEMA_INDEXES = """
+CREATE INDEX IF NOT EXISTS pages_by_domain ON pages (domain);
+"""
+
+EDGE_COLUMNS = (
+    "source_url, target_url, source_domain, target_domain, target_host, anchor, alt, rel, "
+    "nofollow, link_type, source_title, source_status, first_seen, last_seen, lost_at, "
+    "lost_reason"
+)
+
+
+def connect(path: str, *, readonly: bool) -> tuple[sqlite3.Connection, set[str]]:
+    """The database file opened (read-write: in WAL mode, schema made and
+    migrated), and the tables it has; raises StoreError."""
+    try:
+        if readonly:
+            if not Path(path).exists():
+                raise StoreError(f"no linkwatch database at {path}", transient=False)
+            uri = f"{Path(path).resolve().as_uri()}?mode=ro"
+            db = sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
+        else:
+            db = sqlite3.connect(path, timeout=30, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(SCHEMA)
+            migrate(db)
+            db.executescript(SCHEMA_INDEXES)
+        tables = {
+            row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+    except sqlite3.Error as exc:
+        raise store_error(exc, path) from exc
+    db.row_factory = sqlite3.Row
+    return db, tables
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    """Columns added since a database file was made."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(pages)")}
+    if "domain_links" not in columns:
+        db.execute("ALTER TABLE pages ADD COLUMN domain_links TEXT")

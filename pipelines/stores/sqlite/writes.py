@@ -1,0 +1,271 @@
+"""The SQLite write path: a batch of pages in one transaction.
+
+The transaction begins with the write lock (several crawl processes may write
+to one file). The batch goes in runs of pages that share no URL; a run reads
+its pages' stored edges and domain links in a few `IN (...)` queries, then
+writes table by table (`executemany`), not page by page. The domain graph is
+kept by deltas: a page's previous `domain_links` (JSON in its pages row) is
+subtracted and the new one added, in the batch's transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from pipelines.stores.base import (
+    can_lose,
+    domain_links_change,
+    lost_reason_for_status,
+    lost_state_of_present_edge,
+)
+from pipelines.stores.sqlite.sql import SQLiteConnected, chunks, marks, store_error
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+    from crawler.items import Edge, PageItem
+
+_UPSERT_EDGE = """
+INSERT INTO edges (source_url, target_url, source_domain, target_domain, target_host,
+                   anchor, alt, rel, nofollow, link_type, source_title, source_status,
+                   first_seen, last_seen, lost_at, lost_reason)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {lost})
+ON CONFLICT (source_url, target_url) DO UPDATE SET
+    source_domain = excluded.source_domain,
+    target_domain = excluded.target_domain,
+    target_host = excluded.target_host,
+    anchor = excluded.anchor,
+    alt = excluded.alt,
+    rel = excluded.rel,
+    nofollow = excluded.nofollow,
+    link_type = excluded.link_type,
+    source_title = excluded.source_title,
+    source_status = excluded.source_status,
+    last_seen = max(edges.last_seen, excluded.last_seen),
+    lost_at = excluded.lost_at,
+    lost_reason = excluded.lost_reason
+"""
+UPSERT_EDGE = _UPSERT_EDGE.format(lost="?, ?")
+# The same for a live edge, without its last two values: the sqlite3 module
+# binds None far slower than a string, and most edges written are live.
+UPSERT_LIVE_EDGE = _UPSERT_EDGE.format(lost="NULL, NULL")
+
+UPSERT_PAGE = """
+INSERT INTO pages (url, domain, status, title, outlinks, edges, first_fetched, fetched_at,
+                   domain_links)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (url) DO UPDATE SET
+    domain = excluded.domain, status = excluded.status, title = excluded.title,
+    outlinks = excluded.outlinks, edges = excluded.edges,
+    fetched_at = max(pages.fetched_at, excluded.fetched_at),
+    domain_links = coalesce(excluded.domain_links, pages.domain_links)
+"""
+
+ADD_DOMAIN_LINKS = """
+INSERT INTO domain_links (source_domain, target_domain, links, pages) VALUES (?, ?, ?, ?)
+ON CONFLICT (source_domain, target_domain) DO UPDATE SET
+    links = domain_links.links + excluded.links, pages = domain_links.pages + excluded.pages
+"""
+
+# Pages per `IN (...)` of a batch's reads.
+READ_CHUNK = 500
+
+# Changes to the domain graph: (source, target domain) -> [links, pages] to add.
+GraphChange = dict[tuple[str, str], list[int]]
+
+
+class SQLiteWrites(SQLiteConnected):
+    """`write_pages`: pages, their edges and the domain graph, one transaction a batch."""
+
+    def write_pages(self, pages: list[PageItem]) -> None:
+        try:
+            with self.db:
+                # The write lock before the first read: what a batch reads (its pages'
+                # previous edges and domain links) cannot change under it before it
+                # writes, when other crawl processes write to the same file.
+                self.db.execute("BEGIN IMMEDIATE")
+                graph: GraphChange = {}
+                for run in _runs(pages):
+                    self._write_run(run, graph)
+                self._write_graph(graph)
+        except sqlite3.Error as exc:
+            raise store_error(exc, self.path) from exc
+
+    def _write_run(self, pages: list[PageItem], graph: GraphChange) -> None:
+        """Pages that share no URL: read what they had in a few queries, then write
+        them table by table (executemany), not page by page."""
+        stored_links = self._stored_domain_links(
+            [page["url"] for page in pages if page.get("domain_links") is not None]
+        )
+        previous_edges = self._previous_edges([page["url"] for page in pages])
+        page_rows = []
+        gone: list[tuple[str, str, int]] = []
+        live_rows = []  # UPSERT_LIVE_EDGE
+        edge_rows = []  # UPSERT_EDGE
+        edge_row = self._edge_row
+        for page in pages:
+            url = page["url"]
+            seen_at = page["fetched_at"]
+            if page.get("domain_links") is not None:
+                stored = stored_links.get(url)
+                _add_graph_change(graph, page, orjson.loads(stored) if stored else None)
+            page_rows.append(_page_row(page))
+            previous = previous_edges.get(url)
+            if previous is None:  # nothing stored: every edge is new, so live
+                live_rows.extend([_live_edge_row(e, seen_at) for e in page["edges"]])
+                continue
+            gone.extend(_gone_edges(page, previous))
+            rows = [edge_row(e, previous, seen_at) for e in page["edges"]]
+            # A page's edges go all one way: an edge twice in a page keeps its order.
+            if any(row[-2:] != (None, None) for row in rows):
+                edge_rows.extend(rows)
+            else:
+                live_rows.extend([row[:-2] for row in rows])
+        self.db.executemany(UPSERT_PAGE, page_rows)
+        if gone:
+            self.db.executemany("UPDATE edges SET lost_at = ?, lost_reason = ? WHERE id = ?", gone)
+        # No edge is in both: pages of a run have different source URLs.
+        if live_rows:
+            self.db.executemany(UPSERT_LIVE_EDGE, live_rows)
+        if edge_rows:
+            self.db.executemany(UPSERT_EDGE, edge_rows)
+
+    def _stored_domain_links(self, urls: list[str]) -> dict[str, str | None]:
+        stored: dict[str, str | None] = {}
+        cursor = self._tuples()
+        for chunk in chunks(urls, READ_CHUNK):
+            sql = f"SELECT url, domain_links FROM pages WHERE url IN ({marks(chunk)})"
+            stored.update(cursor.execute(sql, chunk))
+        return stored
+
+    def _previous_edges(self, urls: list[str]) -> dict[str, dict[str, dict[str, Any]]]:
+        """{source_url: {target_url: the stored edge's state}} of pages' stored edges."""
+        previous: dict[str, dict[str, dict[str, Any]]] = {}
+        cursor = self._tuples()
+        for chunk in chunks(urls, READ_CHUNK):
+            sql = (
+                "SELECT source_url, id, target_url, target_host, nofollow, lost_at, lost_reason "
+                f"FROM edges WHERE source_url IN ({marks(chunk)})"
+            )
+            for source, id_, target, host, nofollow, lost_at, reason in cursor.execute(sql, chunk):
+                previous.setdefault(source, {})[target] = {
+                    "id": id_,
+                    "target_url": target,
+                    "target_host": host,
+                    "nofollow": nofollow,
+                    "lost_at": lost_at,
+                    "lost_reason": reason,
+                }
+        return previous
+
+    def _write_graph(self, graph: GraphChange) -> None:
+        """Add a batch's changes to the domain graph; drop pairs no page has left."""
+        changed = [
+            (source, target, links, pages)
+            for (source, target), (links, pages) in graph.items()
+            if links or pages
+        ]
+        if not changed:
+            return
+        self.db.executemany(ADD_DOMAIN_LINKS, changed)
+        gone = [(s, t) for s, t, _, pages in changed if pages < 0]
+        if gone:
+            self.db.executemany(
+                "DELETE FROM domain_links WHERE source_domain = ? AND target_domain = ? "
+                "AND pages <= 0",
+                gone,
+            )
+
+    @staticmethod
+    def _edge_row(e: Edge, previous: Mapping[str, Mapping[str, Any]], seen_at: str) -> tuple:
+        """An edge's UPSERT_EDGE values, given its page's stored edges."""
+        stored = previous.get(e["target_url"])
+        return (
+            *_live_edge_row(e, seen_at),
+            # Nothing stored, nothing to be lost (most edges are new).
+            *(
+                (None, None)
+                if stored is None
+                else lost_state_of_present_edge(stored, e["nofollow"], seen_at)
+            ),
+        )
+
+
+def _add_graph_change(graph: GraphChange, page: PageItem, before: Mapping[str, int] | None) -> None:
+    """Add what the page's new `domain_links` change in the domain graph."""
+    for target, (links, count) in domain_links_change(before, page["domain_links"]).items():
+        pair = graph.setdefault((page["domain"], target), [0, 0])
+        pair[0] += links
+        pair[1] += count
+
+
+def _page_row(page: PageItem) -> tuple:
+    """A page's UPSERT_PAGE values."""
+    domain_links = page.get("domain_links")
+    return (
+        page["url"],
+        page["domain"],
+        page["status"],
+        page["title"],
+        page["outlinks"],
+        len(page["edges"]),
+        page["fetched_at"],
+        page["fetched_at"],
+        None if domain_links is None else orjson.dumps(domain_links).decode(),
+    )
+
+
+def _gone_edges(
+    page: PageItem, previous: Mapping[str, Mapping[str, Any]]
+) -> list[tuple[str, str, int]]:
+    """(lost_at, lost_reason, id) of the page's live stored edges this crawl
+    no longer finds, among those it decides about."""
+    present = {edge["target_url"] for edge in page["edges"]}
+    reason = lost_reason_for_status(page["status"])
+    judged = can_lose(page)
+    return [
+        (page["fetched_at"], reason, row["id"])
+        for target, row in previous.items()
+        if target not in present and row["lost_at"] is None and judged(row["target_host"])
+    ]
+
+
+def _live_edge_row(e: Edge, seen_at: str) -> tuple:
+    """An edge's UPSERT_LIVE_EDGE values."""
+    rel = e["rel"]
+    return (
+        e["source_url"],
+        e["target_url"],
+        e["source_domain"],
+        e["target_domain"],
+        e["target_host"],
+        e["anchor"],
+        e["alt"],
+        "[]" if rel == [] else orjson.dumps(rel).decode(),  # most links have no rel
+        int(e["nofollow"]),
+        e["link_type"],
+        e["source_title"],
+        e["source_status"],
+        seen_at,
+        seen_at,
+    )
+
+
+def _runs(pages: list[PageItem]) -> Iterator[list[PageItem]]:
+    """A batch in runs of pages that share no source URL, in order: a run reads
+    before it writes, so a page twice in a batch must see its first write."""
+    run: list[PageItem] = []
+    urls: set[str] = set()
+    for page in pages:
+        sources = {edge["source_url"] for edge in page["edges"]}
+        sources.add(page["url"])
+        if not urls.isdisjoint(sources):
+            yield run
+            run, urls = [], set()
+        run.append(page)
+        urls |= sources
+    if run:
+        yield run
