@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-demo}"
 mkdir -p "$out"
-rm -f "$out/linkwatch.db" "$out/linkwatch.db-wal" "$out/linkwatch.db-shm"
+rm -f "$out/linkwatch.db" "$out/linkwatch.db-wal" "$out/linkwatch.db-shm" "$out/port"
 
 python -m tests.fixtureweb serve --port 0 --port-file "$out/port" --access-log "$out/access.log" \
     > "$out/server.log" 2>&1 &
@@ -25,7 +25,7 @@ echo "== watching: $watch"
 http_proxy="http://127.0.0.1:$port" no_proxy="" LINKWATCH_DB="$out/linkwatch.db" \
     scrapy crawl backlinks -a seeds="$seeds" -a watch="$watch" \
     -s LOG_LEVEL=WARNING -s LINKWATCH_ALLOW_PRIVATE_NETWORKS=1 -s AUTOTHROTTLE_ENABLED=0 \
-    -s LOGSTATS_INTERVAL=0
+    -s LOGSTATS_INTERVAL=0 -s LINKWATCH_PROGRESS_INTERVAL=1
 echo
 echo "== linkwatch refdomains $first_watched"
 linkwatch refdomains "$first_watched" --db "$out/linkwatch.db"

@@ -79,6 +79,13 @@ LINKWATCH_IDLE_POLL_MAX = 2.0
 # Seconds between a worker's maintenance rounds: heartbeat, lease upkeep, seeds.
 LINKWATCH_FRONTIER_INTERVAL = 1.0
 
+# Seconds between crawl progress lines on stderr (pages, edges, pages/s), shown
+# whatever LOG_LEVEL says; 0: none (Scrapy's LogStats still logs every minute).
+LINKWATCH_PROGRESS_INTERVAL = 0.0
+EXTENSIONS = {
+    "crawler.extensions.progress.CrawlProgress": 500,
+}
+
 # --- The store pipeline -----------------------------------------------------
 # Pages per write batch.
 LINKWATCH_STORE_BATCH_SIZE = 500

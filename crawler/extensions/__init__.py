@@ -1,0 +1,1 @@
+"""Scrapy extensions: cross-cutting work connected to signals (progress, ...)."""
