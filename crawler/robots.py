@@ -376,6 +376,8 @@ class SharedRobots:
             pipe.hset(self.keys.robots, host, robots.to_json())
             if crawl_delay:
                 pipe.hset(self.keys.host_delays, queue, repr(crawl_delay))
+            elif queue == host:  # a robots.txt fetched again may have dropped it
+                pipe.hdel(self.keys.host_delays, queue)
             pipe.delete(self.keys.robots_lock(host))
             pipe.execute()
         scheduler = self.frontier()

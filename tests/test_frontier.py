@@ -14,7 +14,7 @@ import scrapy
 from crawler.frontier import serializer
 from crawler.frontier.bloom import ScalableBloomFilter, layer_size, url_hashes
 from crawler.frontier.keys import FrontierKeys
-from crawler.frontier.queue import HostQueue, Politeness
+from crawler.frontier.queue import HostQueue, Politeness, queue_key
 from crawler.frontier.scheduler import mask_url
 from crawler.frontier.seeding import parse_seed_entry
 
@@ -60,7 +60,13 @@ def make_queue(client, keys, **politeness):
 
 def entry(queue, url, check=True):
     request = scrapy.Request(url, callback=FakeSpider().parse, meta={"depth": 1})
-    return (check, url.split("/")[2], queue._encode_request(request), url)
+    return (check, queue_key(url, queue.politeness.key), queue._encode_request(request), url)
+
+
+def robots_known(client, keys, *hosts):
+    """What the robots middleware writes once it has a host's robots.txt."""
+    for host in hosts:
+        client.hset(keys.robots, host, b'{"status": 200}')
 
 
 # --- serializer -------------------------------------------------------------------
@@ -201,6 +207,7 @@ def test_one_host_is_leased_to_one_worker_at_a_time(client, keys):
 
 def test_a_host_with_free_slots_fills_the_room_in_one_call_after_one_per_host(client, keys):
     queue = make_queue(client, keys, host_concurrency=3)
+    robots_known(client, keys, "a.test", "b.test")
     queue.enqueue(
         [entry(queue, f"http://a.test/{i}") for i in range(5)] + [entry(queue, "http://b.test/1")]
     )
@@ -234,6 +241,94 @@ def test_host_delay_holds_a_host_back(client, keys):
     assert next_ready is not None and next_ready > time.time()
     time.sleep(0.35)
     assert len(queue.lease(5)[0]) == 1
+
+
+def test_a_host_whose_robots_txt_is_unknown_is_leased_one_at_a_time(client, keys):
+    queue = make_queue(client, keys, host_concurrency=3)
+    queue.enqueue([entry(queue, f"http://a.test/{i}") for i in range(5)])
+    assert len(queue.lease(10)[0]) == 1  # the request that fetches robots.txt
+    leases, _, waiting, _ = queue.lease(10)
+    assert leases == [] and waiting == 4
+    # The robots middleware has it: the host is ready at once, at its full limit.
+    robots_known(client, keys, "a.test")
+    assert queue.host_known("a.test") == 1
+    leases, *_ = queue.lease(10)
+    assert [lease.host for lease in leases] == ["a.test", "a.test"]  # 3 at once now
+    assert queue.host_known("a.test") == 0  # already ready or full: nothing to do
+    assert queue.lease(10)[0] == []
+
+
+def test_host_known_alone_marks_a_queue_whose_robots_entry_is_keyed_otherwise(client, keys):
+    # Politeness key "domain": the queue is the registered domain, while the
+    # robots entries are per host; host_known(queue) is what lifts the limit.
+    queue = make_queue(client, keys, host_concurrency=2, key="domain")
+    queue.enqueue([entry(queue, "http://www.a.test/1"), entry(queue, "http://blog.a.test/2")])
+    assert len(queue.lease(10)[0]) == 1
+    robots_known(client, keys, "www.a.test")
+    assert queue.lease(10)[0] == []
+    assert queue.host_known("a.test") == 1
+    [second], *_ = queue.lease(10)
+    assert serializer.loads(second.payload)["url"] == "http://blog.a.test/2"
+
+
+def test_a_crawl_delay_host_is_leased_one_at_a_time_d_seconds_after_each_release(client, keys):
+    queue = make_queue(client, keys, host_concurrency=3)
+    robots_known(client, keys, "a.test", "b.test")
+    client.hset(keys.host_delays, "a.test", "0.4")
+    queue.enqueue([entry(queue, f"http://a.test/{i}") for i in range(3)])
+    queue.enqueue([entry(queue, f"http://b.test/{i}") for i in range(3)])
+    leases, *_ = queue.lease(10)
+    assert sorted(lease.host for lease in leases) == ["a.test", "b.test", "b.test", "b.test"]
+    assert queue.host_known("a.test") == 0  # still one at a time
+    time.sleep(0.45)  # the delay counts from the end of the download, not its start
+    [a] = [lease for lease in leases if lease.host == "a.test"]
+    released = time.time()
+    queue.release(a.token)
+    leases, next_ready, waiting, _ = queue.lease(10)
+    assert leases == [] and waiting == 2
+    assert next_ready == pytest.approx(released + 0.4, abs=0.05)
+    time.sleep(max(0.0, next_ready - time.time()) + 0.02)
+    assert [lease.host for lease in queue.lease(10)[0]] == ["a.test"]  # one, not the two left
+
+
+def test_a_crawl_delay_holds_for_a_request_queued_after_the_release(client, keys):
+    queue = make_queue(client, keys, host_concurrency=2)
+    robots_known(client, keys, "a.test")
+    client.hset(keys.host_delays, "a.test", "0.3")
+    queue.enqueue([entry(queue, "http://a.test/1")])
+    [first], *_ = queue.lease(5)
+    queue.release(first.token)  # the queue is empty: nothing is made ready
+    queue.enqueue([entry(queue, "http://a.test/2")])  # a link found afterwards
+    leases, next_ready, *_ = queue.lease(5)
+    assert leases == [] and next_ready > time.time() + 0.2
+    time.sleep(0.32)
+    assert len(queue.lease(5)[0]) == 1
+
+
+@pytest.mark.parametrize(("host_delay", "crawl_delay"), [(0.1, "0.4"), (0.4, "0.1")])
+def test_the_longer_of_host_delay_and_crawl_delay_holds(client, keys, host_delay, crawl_delay):
+    queue = make_queue(client, keys, host_concurrency=2, host_delay=host_delay)
+    robots_known(client, keys, "a.test")
+    client.hset(keys.host_delays, "a.test", crawl_delay)
+    queue.enqueue([entry(queue, f"http://a.test/{i}") for i in range(2)])
+    [first], *_ = queue.lease(5)
+    released = time.time()
+    queue.release(first.token)
+    leases, next_ready, *_ = queue.lease(5)
+    assert leases == [] and next_ready == pytest.approx(released + 0.4, abs=0.05)
+
+
+def test_the_domain_politeness_key_queues_a_domains_hosts_together(client, keys):
+    assert queue_key("http://blog.a.co.uk/x", "domain") == "a.co.uk"
+    assert queue_key("http://blog.a.co.uk/x", "host") == "blog.a.co.uk"
+    assert queue_key("http://blog.a.co.uk/x", "ip") == "blog.a.co.uk"
+    queue = make_queue(client, keys, key="domain")
+    queue.push(scrapy.Request("http://www.a.test/1", callback=FakeSpider().parse))
+    queue.enqueue([entry(queue, "http://blog.a.test/2"), entry(queue, "http://b.test/")])
+    assert client.llen(keys.host_queue("a.test")) == 2
+    leases, *_ = queue.lease(10)
+    assert sorted(lease.host for lease in leases) == ["a.test", "b.test"]  # one per domain
+    assert queue.lease(10)[0] == []
 
 
 def test_ack_ends_a_lease_and_expired_leases_come_back(client, keys):

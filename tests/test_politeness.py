@@ -304,3 +304,84 @@ def test_pages_per_politeness_key_are_what_the_server_counts():
     for e in entries:
         by_host[e["host"]].append(e)
     assert starts_gaps(by_host["a.x.test"]) == [1.0]
+
+
+# --- a shared crawl: the same rules across workers -------------------------------------
+
+
+@pytest.fixture
+def shared_crawl(tmp_path, redis_url):
+    """Runs N workers of one shared crawl (a fresh key prefix each) to their end."""
+    import subprocess
+    import uuid
+
+    from tests.crawling import ROOT, crawl_command
+
+    def run(web, seeds, workers=2, settings=None, delay=0.05):
+        log = tmp_path / f"access-{uuid.uuid4().hex}.jsonl"
+        prefix = f"lw-test-{uuid.uuid4().hex}"
+        argv = crawl_command(
+            {"seeds": ",".join(seeds), "watch": WATCH, "depth": "2"},
+            {
+                "LINKWATCH_REDIS_PREFIX": prefix,
+                "LINKWATCH_CLOSE_WHEN_IDLE": "2",
+                "CONCURRENT_REQUESTS": "32",
+                **(settings or {}),
+            },
+        )
+        with FixtureServer(web, access_log=log, delay=delay) as server:
+            env = crawl_env(
+                server.proxy_url, LINKWATCH_DB=str(tmp_path / "lw.db"), REDIS_URL=redis_url
+            )
+            procs = [
+                subprocess.Popen(
+                    argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+                )
+                for _ in range(workers)
+            ]
+            logs = [p.communicate(timeout=120)[1].decode(errors="replace") for p in procs]
+            entries = access_log(server)
+        for proc, text in zip(procs, logs, strict=True):
+            assert proc.returncode == 0, text[-3000:]
+        return entries, logs
+
+    return run
+
+
+@pytest.mark.redis
+def test_shared_crawl_fetches_robots_once_and_honours_crawl_delay_across_workers(shared_crawl):
+    web = LocalWeb(
+        {
+            **site("slow.nine.test", 6, "User-agent: *\nCrawl-delay: 0.6\n"),
+            **site("www.nine.test", 12, ""),
+            **site("blog.nine.test", 12),
+        }
+    )
+    seeds = ["http://slow.nine.test/", "http://www.nine.test/", "http://blog.nine.test/"]
+    entries, _ = shared_crawl(web, seeds, settings={"LINKWATCH_HOST_CONCURRENCY": "2"})
+    fetched = Counter(e["host"] for e in entries if e["path"] == "/robots.txt")
+    assert fetched == {"slow.nine.test": 1, "www.nine.test": 1, "blog.nine.test": 1}
+    slow = pages_of(entries, "slow.nine.test")
+    assert len(slow) == 7
+    assert most_at_once(slow) == 1
+    assert min(starts_gaps(slow)) >= 0.6 - 0.02, starts_gaps(slow)
+    assert most_at_once(pages_of(entries, "www.nine.test")) <= 2
+    assert len(pages_of(entries)) == 7 + 13 + 13
+
+
+@pytest.mark.redis
+def test_shared_crawl_defers_a_failing_robots_txt_and_skips_a_sloth(shared_crawl):
+    pages = {
+        **site("www.ten.test", 4, "User-agent: *\nDisallow: /p3\n"),
+        **site("sloth.ten.test", 5, "User-agent: *\nCrawl-delay: 300\n"),
+    }
+    web = FlakyRobots(pages, "www.ten.test", failures=2)
+    entries, _ = shared_crawl(web, ["http://www.ten.test/", "http://sloth.ten.test/"])
+    robots_fetches = [
+        e for e in entries if e["path"] == "/robots.txt" and e["host"] == "www.ten.test"
+    ]
+    assert [e["status"] for e in robots_fetches] == [503, 503, 200]
+    fetched = pages_of(entries, "www.ten.test")
+    assert min(e["start"] for e in fetched) > robots_fetches[-1]["end"]
+    assert sorted(e["path"] for e in fetched) == ["/", "/p0", "/p1", "/p2"]
+    assert pages_of(entries, "sloth.ten.test") == []

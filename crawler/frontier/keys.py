@@ -88,6 +88,18 @@ class FrontierKeys:
         return f"{self.prefix}:robots_lock:{host}"
 
     @property
+    def robots_known(self) -> str:
+        """SET of queue keys (registered domains, with LINKWATCH_POLITENESS_KEY=domain)
+        that `HostQueue.host_known` marked known without a `robots` field of their name."""
+        return f"{self.prefix}:robots_known"
+
+    @property
+    def not_before(self) -> str:
+        """HASH queue key -> time (ms) before which its next download may not start
+        (the end of the previous one plus its delay)."""
+        return f"{self.prefix}:not_before"
+
+    @property
     def host_delays(self) -> str:
         """HASH host -> seconds between fetches its robots.txt asks for (Crawl-delay);
         such a host is leased one request at a time, cluster-wide."""

@@ -14,6 +14,15 @@ request and a deadline. Then:
              list instead, so one poison page cannot loop forever
     extend   a live worker pushes its leases' deadlines forward
 
+A host's limit and delay come from robots.txt as well (crawler/robots.py writes
+the `robots` and `host_delays` hashes, then calls `HostQueue.host_known`): until
+its robots.txt is known, a host is leased one request at a time cluster-wide;
+with a Crawl-delay of d seconds, one at a time and ready again no earlier than
+max(LINKWATCH_HOST_DELAY, d) after the end of its previous download (kept in
+`not_before`, so it holds for requests queued after that download ended too).
+With LINKWATCH_POLITENESS_KEY = domain a queue is a registered domain, and all
+of the above applies to the domain; with "ip" queues stay per host.
+
 Each step is one Lua script, so a step is all or nothing even if the worker
 dies in the middle. New requests are checked against the Bloom filter and
 queued by the same script: a URL is never marked seen without being queued.
@@ -34,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy import Request
 from scrapy_redis.queue import Base as ScrapyRedisQueue
 
+from crawler.domains import registered_domain
 from crawler.frontier import serializer
 from crawler.frontier.bloom import BLOOM_LUA, url_hashes
 from crawler.urls import url_host
@@ -53,22 +63,50 @@ local delay = tonumber(ARGV[4])
 local ready = prefix .. ':ready'
 local inflight = prefix .. ':inflight'
 local queued = prefix .. ':queued'
+local robots = prefix .. ':robots'
+local host_delays = prefix .. ':host_delays'
+local known = prefix .. ':robots_known'
+local not_before = prefix .. ':not_before'
 
 local function queue_of(host) return prefix .. ':q:' .. host end
 
--- a host with requests and a free slot is ready at `at` (unless already ready)
-local function maybe_ready(host, at)
-  local busy = tonumber(redis.call('HGET', inflight, host) or '0')
-  if busy < limit and redis.call('LLEN', queue_of(host)) > 0 then
-    redis.call('ZADD', ready, 'NX', at, host)
+-- The politeness of a host (a queue): its limit of downloads at once and its
+-- delay (ms) after each. Crawl-delay (host_delays, seconds): one at a time, the
+-- larger of the two delays. robots.txt not known yet (no field in `robots` and
+-- host_known never called): one at a time. Otherwise the crawl's settings.
+local function politeness(host)
+  local secs = tonumber(redis.call('HGET', host_delays, host) or '')
+  if secs and secs > 0 then return 1, math.max(delay, math.floor(secs * 1000)) end
+  if limit > 1 and redis.call('HEXISTS', robots, host) == 0
+      and redis.call('SISMEMBER', known, host) == 0 then
+    return 1, delay
   end
+  return limit, delay
+end
+
+-- a host with requests and a free slot is ready at `at`, or later if its delay
+-- since its last download runs longer (unless it is ready already)
+local function maybe_ready(host, at)
+  if redis.call('ZSCORE', ready, host) then return end
+  if redis.call('LLEN', queue_of(host)) == 0 then return end
+  local busy = tonumber(redis.call('HGET', inflight, host) or '0')
+  if busy > 0 and busy >= politeness(host) then return end
+  local wait = tonumber(redis.call('HGET', not_before, host) or '0')
+  if wait > now then
+    at = math.max(at, wait)
+  elseif wait > 0 then
+    redis.call('HDEL', not_before, host)
+  end
+  redis.call('ZADD', ready, at, host)
 end
 
 local function release_host(host)
   if redis.call('HINCRBY', inflight, host, -1) <= 0 then
     redis.call('HDEL', inflight, host)
   end
-  maybe_ready(host, now + delay)
+  local _, wait = politeness(host)
+  if wait > 0 then redis.call('HSET', not_before, host, now + wait) end
+  maybe_ready(host, now + wait)
 end
 
 local function push(host, payload, front)
@@ -137,17 +175,19 @@ local function release(token)
 end
 
 -- Up to n leases from ready hosts: one per host first, then more from hosts
--- with free slots (with no host delay), so one call fills a worker's room.
+-- with free slots (and no delay), so one call fills a worker's room.
 local function lease(n, ttl, worker)
   local out = {}
   local taken = 0
   local hosts = redis.call('ZRANGEBYSCORE', ready, '-inf', now, 'LIMIT', 0, n)
-  local free = {}
+  local free, wait = {}, {}
   for i, host in ipairs(hosts) do
     redis.call('ZREM', ready, host)
     local busy = tonumber(redis.call('HGET', inflight, host) or '0')
-    free[i] = math.max(1, limit - busy)
-    if delay > 0 then free[i] = 1 end
+    local host_limit, host_delay = politeness(host)
+    free[i] = math.max(0, host_limit - busy)
+    wait[i] = host_delay
+    if host_delay > 0 then free[i] = math.min(free[i], 1) end
   end
   local more = true
   while more and taken < n do
@@ -174,7 +214,10 @@ local function lease(n, ttl, worker)
       end
     end
   end
-  for _, host in ipairs(hosts) do maybe_ready(host, now + delay) end
+  for i, host in ipairs(hosts) do
+    if wait[i] > 0 then redis.call('HDEL', not_before, host) end
+    maybe_ready(host, now + wait[i])
+  end
   local scope = redis.call('GET', prefix .. ':scope') or '0'
   if #out == 0 then
     local first = redis.call('ZRANGE', ready, 0, 0, 'WITHSCORES')
@@ -272,6 +315,27 @@ return reply
 """
 )
 
+# ARGV[5..]: queue keys (hosts, or registered domains) whose robots.txt is now
+# known. Each is leased at its full limit from now on, and is ready at once if it
+# has queued requests and a free slot (its delays still hold). Returns how many
+# became ready.
+KNOWN_LUA = (
+    COMMON_LUA
+    + """
+local made = 0
+for i = 5, #ARGV do
+  local host = ARGV[i]
+  if redis.call('HEXISTS', robots, host) == 0 then redis.call('SADD', known, host) end
+  if not redis.call('ZSCORE', ready, host) then
+    local busy = tonumber(redis.call('HGET', inflight, host) or '0')
+    maybe_ready(host, busy > 0 and now + delay or now)
+    if redis.call('ZSCORE', ready, host) then made = made + 1 end
+  end
+end
+return made
+"""
+)
+
 # ARGV[5]=ttl ms, ARGV[6..]=tokens: push deadlines forward (only of leases still open).
 EXTEND_LUA = """
 local leases = ARGV[1] .. ':leases'
@@ -323,6 +387,17 @@ class Politeness:
     host_delay: float = 0.0  # seconds between two fetches of one host
     lease_seconds: float = 120.0
     max_attempts: int = 5
+    # LINKWATCH_POLITENESS_KEY: what one queue (and its limits) covers. "domain":
+    # a registered domain with all its hosts; "host" and "ip": a host name (with
+    # "ip", each worker's downloader also holds the per-address limit, locally).
+    key: str = "host"
+
+
+def queue_key(url: str, politeness_key: str = "host") -> str:
+    """The queue a canonical URL waits in: its host, or its registered domain
+    (LINKWATCH_POLITENESS_KEY = domain). Raises ValueError if it has no host."""
+    host = url_host(url)
+    return registered_domain(host) if politeness_key == "domain" else host
 
 
 def now_ms() -> int:
@@ -358,6 +433,7 @@ class HostQueue(ScrapyRedisQueue):
         self._extend = server.register_script(EXTEND_LUA)
         self._intake = server.register_script(INTAKE_LUA)
         self._sync = server.register_script(SYNC_LUA)
+        self._known = server.register_script(KNOWN_LUA)
 
     def _argv(self, *extra: object) -> list[object]:
         p = self.politeness
@@ -421,6 +497,16 @@ class HostQueue(ScrapyRedisQueue):
         reply = self._sync(args=argv)
         return int(reply[0]), int(reply[1]), _lease_reply(reply[2:]) if n else None
 
+    def host_known(self, *queues: str) -> int:
+        """robots.txt of these queues' hosts is now in the `robots` hash (and any
+        Crawl-delay in `host_delays`): lease them at their full politeness limit
+        from now on, and make each ready at once if it has queued requests and a
+        free slot. `queues` are queue keys (`queue_key`: the host, or the
+        registered domain). One Lua call; returns how many became ready."""
+        if not queues:
+            return 0
+        return int(self._known(args=self._argv(*queues)))
+
     def release(self, token: str) -> bool:
         return bool(self._release(args=self._argv(token)))
 
@@ -452,6 +538,5 @@ class HostQueue(ScrapyRedisQueue):
             return serializer.dumps(serializer.request_fields(request, self.spider))
         return super()._encode_request(request)  # a subclass: Scrapy's to_dict
 
-    @staticmethod
-    def _host_of(request: object) -> str:
-        return url_host(request.url)  # type: ignore[attr-defined]
+    def _host_of(self, request: object) -> str:
+        return queue_key(request.url, self.politeness.key)  # type: ignore[attr-defined]

@@ -48,10 +48,11 @@ from scrapy_redis.scheduler import Scheduler as ScrapyRedisScheduler
 from twisted.internet import reactor, task
 
 from crawler.domains import registered_domain
+from crawler.downloader import politeness_key_setting
 from crawler.frontier import serializer
 from crawler.frontier.bloom import ScalableBloomFilter
 from crawler.frontier.keys import FrontierKeys
-from crawler.frontier.queue import HostQueue, LeaseReply, Politeness
+from crawler.frontier.queue import HostQueue, LeaseReply, Politeness, queue_key
 from crawler.frontier.seeding import parse_seed_entry
 from crawler.urls import RejectedURL, url_host
 
@@ -65,8 +66,13 @@ logger = logging.getLogger(__name__)
 
 LEASE_META = "linkwatch_lease"
 INTAKE_BATCH = 100
+# Batches of seeds one maintenance round takes in at most.
+INTAKE_ROUNDS = 20
 # Seconds between polls while requests wait on hosts that other workers hold.
 BUSY_POLL = 0.05
+# Longest wait before links found and pages stored go to Redis while the
+# downloader has no room (they go at once with the next lease or release).
+SYNC_COALESCE = 0.02
 
 
 def redis_client(url: str) -> redis.Redis:
@@ -160,6 +166,7 @@ class FrontierScheduler(ScrapyRedisScheduler):
                 host_delay=s.getfloat("LINKWATCH_HOST_DELAY"),
                 lease_seconds=s.getfloat("LINKWATCH_LEASE_SECONDS"),
                 max_attempts=s.getint("LINKWATCH_MAX_ATTEMPTS"),
+                key=politeness_key_setting(s),
             ),
             bloom_capacity=s.getint("LINKWATCH_BLOOM_CAPACITY"),
             bloom_error_rate=s.getfloat("LINKWATCH_BLOOM_ERROR_RATE"),
@@ -231,7 +238,7 @@ class FrontierScheduler(ScrapyRedisScheduler):
         try:
             entry = (
                 not request.dont_filter,
-                url_host(url),
+                queue_key(url, self.politeness.key),
                 self.queue._encode_request(request),
                 url,
             )
@@ -290,6 +297,7 @@ class FrontierScheduler(ScrapyRedisScheduler):
         capacity = self.crawler.settings.getint("CONCURRENT_REQUESTS")
         backoff = 0.02
         idle_since: float | None = None
+        last_sync = 0.0
         while not self.closing:
             room = capacity - len(engine.downloader.active) - len(self.local)
             if room <= 0 or engine.needs_backout():
@@ -298,7 +306,18 @@ class FrontierScheduler(ScrapyRedisScheduler):
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.idle_poll_max)
                 continue
+            if not room and not self.to_release and self._pending():
+                # Only links and stored pages to send, no room to lease into: send
+                # them with the next lease, or after SYNC_COALESCE at the latest
+                # (half the round trips of a busy worker; each blocks its loop).
+                since = time.monotonic() - last_sync
+                if since < SYNC_COALESCE:
+                    self.wakeup.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.wakeup.wait(), SYNC_COALESCE - since)
+                    continue
             self.wakeup.clear()
+            last_sync = time.monotonic()
             calling = bool(room) or self._pending()
             try:
                 reply = self._sync(room)
@@ -477,15 +496,30 @@ class FrontierScheduler(ScrapyRedisScheduler):
         )
 
     def take_in_seeds(self) -> None:
-        raws = self.server.lrange(self.keys.start_urls, 0, INTAKE_BATCH - 1)
-        if not raws:
-            return
+        """Move waiting seeds into the host queues, up to INTAKE_ROUNDS batches a
+        call, and wake the pump at once: a new crawl starts on every seed host
+        in its first second, not 100 hosts a maintenance round."""
+        total = 0
+        for _ in range(INTAKE_ROUNDS):
+            raws = self.server.lrange(self.keys.start_urls, 0, INTAKE_BATCH - 1)
+            if not raws:
+                break
+            total += self._take_in(raws)
+            if len(raws) < INTAKE_BATCH:
+                break
+        if total:
+            logger.info("took in %d seeds", total)
+            self.refresh_scope()
+            self.wakeup.set()
+
+    def _take_in(self, raws: list[bytes]) -> int:
         entries = []
         for raw in raws:
             try:
                 seed = parse_seed_entry(raw)
                 request = self.spider.seed_request(seed.url, seed.depth, seed.recrawl)
                 host = url_host(request.url)
+                queue = queue_key(request.url, self.politeness.key)
                 payload = self.queue._encode_request(request)
             except (ValueError, RejectedURL) as exc:
                 logger.warning("dropped a malformed seed entry %r: %s", raw[:200], exc)
@@ -493,11 +527,9 @@ class FrontierScheduler(ScrapyRedisScheduler):
                 entries.append((raw, "", False, "", b"", ""))
                 continue
             entries.append(
-                (raw, registered_domain(host), not seed.recrawl, host, payload, request.url)
+                (raw, registered_domain(host), not seed.recrawl, queue, payload, request.url)
             )
-        if taken := self.queue.intake(entries):
-            logger.info("took in %d seeds", taken)
-            self.refresh_scope()
+        return self.queue.intake(entries)
 
     def _heartbeat(self, stopped: bool = False) -> None:
         now = time.time()
