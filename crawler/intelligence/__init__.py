@@ -1,6 +1,6 @@
 """Backlink intelligence: analyses of the link graph a crawl stored.
 
-Pure logic, no I/O (the `linkwatch` commands in crawler/cli/intelligence.py
+Pure logic, no I/O (the `linkwatch` commands in crawler/cli/commands/
 read the store and hand these modules plain values):
 
     rank.py      PageRank and harmonic centrality of the domain graph, scaled 0-100

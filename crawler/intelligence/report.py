@@ -7,7 +7,7 @@ top anchors, top referring domains by authority, followed and nofollow links,
 toxic domains; overview.png has all six on one image.
 
 Takes the numbers (ReportData) and writes files; reading the store is the
-command's job (crawler/cli/intelligence.py). Matplotlib runs headless (Agg)
+command's job (crawler/cli/commands/). Matplotlib runs headless (Agg)
 through its object API, never pyplot's global state.
 """
 

@@ -15,7 +15,13 @@ import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from crawler.cli.queries import open_for_reading, parse_target
+from crawler.cli.common import (
+    UsageError,
+    open_for_reading,
+    parse_target,
+    positive_int,
+    store_options,
+)
 from settings.base import LINKWATCH_DEPTH
 
 if TYPE_CHECKING:
@@ -42,22 +48,16 @@ edges into other domains are left as they were.
 """
 
 
-def register(commands: argparse._SubParsersAction) -> None:
-    from crawler.cli import positive_int, store_options
-
-    recrawl = commands.add_parser(
-        "recrawl",
-        help="pages linking to a domain, oldest crawl first: seeds for a recrawl",
-        description=textwrap.fill(DESCRIPTION, width=79),
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    recrawl.add_argument(
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.description = textwrap.fill(DESCRIPTION, width=79)
+    parser.epilog = EPILOG
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument(
         "domain",
         metavar="DOMAIN",
         help="watched domain (registered domain or host) whose linking pages to recrawl",
     )
-    where = recrawl.add_mutually_exclusive_group()
+    where = parser.add_mutually_exclusive_group()
     where.add_argument(
         "--out",
         metavar="FILE",
@@ -68,13 +68,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         default=None,
         help="push the pages into this shared crawl's frontier (default: $REDIS_URL)",
     )
-    recrawl.add_argument(
+    parser.add_argument(
         "--redis-prefix",
         metavar="PREFIX",
         default=os.environ.get("LINKWATCH_REDIS_PREFIX") or None,
         help="key prefix of the shared crawl (default: $LINKWATCH_REDIS_PREFIX or the crawl's)",
     )
-    recrawl.add_argument(
+    parser.add_argument(
         "--depth",
         type=int,
         default=LINKWATCH_DEPTH,
@@ -84,16 +84,14 @@ def register(commands: argparse._SubParsersAction) -> None:
             f"{LINKWATCH_DEPTH}) fetches just the pages"
         ),
     )
-    recrawl.add_argument(
+    parser.add_argument(
         "--limit", type=positive_int, default=None, help="the N least recently crawled pages"
     )
-    store_options(recrawl)
-    recrawl.set_defaults(run=run_recrawl)
+    store_options(parser)
+    parser.set_defaults(run=run)
 
 
-def run_recrawl(args: argparse.Namespace) -> int:
-    from crawler.cli import UsageError
-
+def run(args: argparse.Namespace) -> int:
     target = parse_target(args.domain)
     if args.depth < 0:
         raise UsageError(f"--depth: must be 0 or more, got {args.depth}")
@@ -130,6 +128,7 @@ def push_to_frontier(
     redis_url: str, prefix: str | None, urls: list[str], args: argparse.Namespace
 ) -> int:
     """Queue the pages in the shared crawl; 1 with a one-line error if that fails."""
+    # Deferred: redis and the frontier are needed only with a shared crawl.
     import redis
 
     from crawler.frontier.seeding import push_seeds

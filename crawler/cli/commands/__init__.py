@@ -1,0 +1,36 @@
+"""Every `linkwatch` command: its name and its one-line help, in --help order.
+
+A command lives in the module of its name here (`linkwatch gap` in
+crawler/cli/commands/gap.py), which has `configure(parser)`: the command's
+description, options and `run`. Only the chosen command's module is imported,
+so listing the commands or running one query never imports the rest (nor
+Scrapy, Redis or the plotting libraries behind them).
+"""
+
+from __future__ import annotations
+
+COMMANDS: dict[str, str] = {
+    # Queries of the link graph.
+    "backlinks": "pages that link to a domain",
+    "refdomains": "domains that link to a domain, most edges first",
+    "anchors": "anchor texts of a domain's backlinks, with counts",
+    "new": "backlinks first seen on or after a date",
+    "lost": "backlinks lost on or after a date, with the reason",
+    "pages": "a domain's pages by live backlinks and referring domains",
+    "recrawl": "pages linking to a domain, oldest crawl first: seeds for a recrawl",
+    # A shared crawl in Redis.
+    "seed": "add seeds to a shared crawl (REDIS_URL)",
+    "watch": "the watch list of a shared crawl (REDIS_URL)",
+    "status": "live numbers of a shared crawl",
+    # Analyses of the link graph.
+    "rank": "authority of every domain: PageRank and harmonic centrality of the domain graph",
+    "gap": "domains linking to competitors but not to you",
+    "toxic": "referring domains scored by link-farm rules, with the evidence",
+    "disavow": "a Google disavow file of the toxic referring domains",
+    "report": "an HTML report with charts, in a directory",
+    "export": "a whole backlink profile as CSV, JSON lines, Parquet or GraphML",
+}
+
+
+def module_name(command: str) -> str:
+    return f"{__name__}.{command}"
