@@ -33,6 +33,7 @@ BENCHMARKS = {
     "seenset": "4. Seen-set memory",
     "ingest": "5. Store ingest",
     "memory": "6. Memory",
+    "broadweb": "7. Broad web — politeness and throughput on 160 slow sites",
 }
 
 
