@@ -56,6 +56,10 @@ LINKWATCH_MAX_PATH_SEGMENTS = 32
 # Contact URL put in the user agent, so site owners can reach the operator.
 LINKWATCH_CONTACT_URL = "https://github.com/linkwatch/linkwatch"
 
+# The query commands also read LINKWATCH_WHITELIST, LINKWATCH_SPAM_TLDS and
+# LINKWATCH_COMMERCIAL_TERMS from the environment (toxic, disavow, report; see the
+# README's Settings): they judge a stored profile and are not crawl settings.
+
 # --- A shared crawl (cluster profile, REDIS_URL) ------------------------------------
 # Prefix of every Redis key of a crawl; %(spider)s is the spider's name.
 LINKWATCH_REDIS_PREFIX = os.environ.get("LINKWATCH_REDIS_PREFIX", "linkwatch:%(spider)s")
