@@ -72,7 +72,7 @@ class PageLinks:
 # The elements that carry links or change how links are read, in one selector
 # list so Lexbor walks the tree once and returns them in document order.
 # Attribute-presence selectors cost Lexbor far less than tag selectors
-# (100 vs 165 ms over python3.11-doc), so this over-selects (<script src>,
+# (measured: BENCHMARKS.md, extraction), so this over-selects (<script src>,
 # <span content>...) and the loop drops the extra elements by tag name; <img>
 # is there for the alt of links that wrap an image.
 _SELECTOR = "[href],[src],[content],title,img"

@@ -188,7 +188,7 @@ SPIDER_MIDDLEWARES = {
     "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
 }
 # Scrapy starts this many asyncio tasks for every response, however little it
-# yields (~20% of the crawler's CPU at the default 100, profiled). A page yields
+# yields (a large share of the crawler's CPU at the default 100: BENCHMARKS.md). A page yields
 # one item and its new links; the item is last, so 4 lets links flow past it.
 CONCURRENT_ITEMS = 4
 COOKIES_ENABLED = False

@@ -117,8 +117,8 @@ class BacklinksSpider(scrapy.Spider):
     def _drop_unlogged_records(self) -> None:
         """Scrapy leaves the root logger at NOTSET and filters in its handler, so
         each DEBUG message ("Crawled (200) ..." per response, "Scraped from ..."
-        per item) is built into a LogRecord and thrown away at LOG_LEVEL=INFO:
-        ~2% of a crawl's CPU. Once Scrapy's handler is in place (the engine has
+        per item) is built into a LogRecord and thrown away at LOG_LEVEL=INFO
+        (its cost: BENCHMARKS.md, crawl profiles). Once Scrapy's handler is in place (the engine has
         started), records below LOG_LEVEL are not built at all."""
         value = self.crawler.settings.get("LOG_LEVEL")
         level = value if isinstance(value, int) else logging.getLevelName(str(value).upper())

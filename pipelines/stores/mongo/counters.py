@@ -74,7 +74,7 @@ class MongoCounters(MongoConnected):
         a recount is right whatever ran before it. It sums the pages' own
         `live_links` (each page's live edges per target domain, written with the
         page): on FerretDB 1.24, which reads and decodes every document a query
-        scans (~0.25 ms each), that reads ~1/20 of what the edges would cost.
+        scans, that reads a small fraction of what the edges would cost.
         A database with pages from before `live_links` counts from the edges.
         """
         if self.legacy_pages:

@@ -4,7 +4,7 @@ Each collection is written as upserts ($setOnInsert, $max, $set, $inc) split
 in two (`upsert`): documents known not to exist (an edge not among the page's
 stored ones; a page, domain or domain pair an _id lookup did not find) go in
 one unordered insert_many, as the very documents their upserts would create,
-because FerretDB 1.24 inserts an upserted document one by one at ~40 ms each;
+because FerretDB 1.24 inserts upserted documents one by one, slowly (BENCHMARKS.md);
 the rest stay unordered bulk_writes of updates, in pieces of
 FERRETDB_WRITE_CHUNK on FerretDB. A duplicate key on insert (another writer
 got there first) falls back to that document's upsert.
@@ -54,9 +54,8 @@ def upsert(
     inserting what is missing; the indexes of the writes that created their
     document.
 
-    FerretDB 1.24 takes ~40 ms for each upsert that inserts (one by one,
-    even inside a bulk_write), against a fraction of a millisecond a
-    document for insert_many.
+    FerretDB 1.24 makes each upsert that inserts one at a time, even inside
+    a bulk_write, and far slower than insert_many (BENCHMARKS.md, ingest).
     So an upsert whose _id is not in `stored` (read by the caller), and
     not written earlier in the same list, inserts the document it would
     create instead (`inserted_document`); the other writes stay updates,
