@@ -26,11 +26,14 @@ http_proxy="http://127.0.0.1:$port" no_proxy="" LINKWATCH_DB="$out/linkwatch.db"
     scrapy crawl backlinks -a seeds="$seeds" -a watch="$watch" \
     -s LOG_LEVEL=WARNING -s LINKWATCH_ALLOW_PRIVATE_NETWORKS=1 -s AUTOTHROTTLE_ENABLED=0 \
     -s LOGSTATS_INTERVAL=0 -s LINKWATCH_PROGRESS_INTERVAL=1
+db="$out/linkwatch.db"
 echo
-echo "== linkwatch refdomains $first_watched"
-linkwatch refdomains "$first_watched" --db "$out/linkwatch.db"
+echo "== linkwatch rank   (authority of every crawled domain, from the domain graph)"
+linkwatch rank --db "$db" --top 5
 echo
-echo "== linkwatch backlinks $first_watched"
-linkwatch backlinks "$first_watched" --db "$out/linkwatch.db"
+echo "== linkwatch summary   (every watched domain)"
+linkwatch summary --db "$db"
 echo
-echo "(database: $out/linkwatch.db — try: linkwatch anchors $first_watched --db $out/linkwatch.db)"
+echo "== linkwatch report $first_watched --out $out/report"
+linkwatch report "$first_watched" --db "$db" --out "$out/report"   # prints the report's path
+echo "(database: $db — try: linkwatch backlinks $first_watched --db $db --limit 20)"

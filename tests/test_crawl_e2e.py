@@ -112,3 +112,25 @@ def test_cli_reports_what_the_crawl_stored(web, crawled):
     ).stdout
     domains = {e["source_domain"] for e in expected}
     assert {line.split()[0] for line in table.splitlines()[2:]} == domains
+
+
+JSON = ("--format", "json")
+
+
+def test_summary_counts_the_truth(web, crawled):
+    """`linkwatch summary` (what `make demo` ends with) agrees with the ground truth."""
+    _, db, _ = crawled
+    out = subprocess.run(
+        [sys.executable, "-m", "crawler.cli", "summary", "mysite.test", "--db", str(db), *JSON],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    (row,) = [orjson.loads(line) for line in out.splitlines()]
+    truth = [e for e in web.truth_edges if e["target_domain"] == "mysite.test"]
+    assert row["backlinks"] == len(truth)
+    assert row["followed"] == sum(not e["nofollow"] for e in truth)
+    assert row["refdomains"] == len({e["source_domain"] for e in truth})
+    assert row["lost"] == 0
+    assert len(row["strongest"]) == min(5, row["refdomains"])

@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "new": "backlinks first seen on or after a date",
     "lost": "backlinks lost on or after a date, with the reason",
     "pages": "a domain's pages by live backlinks and referring domains",
+    "summary": "each watched domain in a few lines: backlinks, referring domains, lost",
     "recrawl": "pages linking to a domain, oldest crawl first: seeds for a recrawl",
     # A shared crawl in Redis.
     "seed": "add seeds to a shared crawl (REDIS_URL)",
