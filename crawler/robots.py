@@ -332,8 +332,8 @@ class SharedRobots:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SharedRobots:
         from crawler.downloader import politeness_key_setting, slot_key
+        from crawler.frontier.connection import redis_client
         from crawler.frontier.keys import FrontierKeys
-        from crawler.frontier.scheduler import redis_client
 
         s = crawler.settings
         keys = FrontierKeys.for_spider(s.get("LINKWATCH_REDIS_PREFIX"), crawler.spidercls.name)

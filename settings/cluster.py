@@ -20,3 +20,7 @@ CLUSTER_DOWNLOADER_MIDDLEWARES = {
 CLUSTER_SPIDER_MIDDLEWARES = {
     "crawler.frontier.leases.LeaseSpiderMiddleware": 1,
 }
+CLUSTER_EXTENSIONS = {
+    # This worker's heartbeat and stored counts, for `linkwatch status`.
+    "crawler.frontier.heartbeat.Heartbeat": 500,
+}

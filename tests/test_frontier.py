@@ -1,5 +1,5 @@
 """The Redis frontier's parts against a real Redis: serializer, Bloom filter,
-leased per-host queues, seed intake."""
+leased per-host queues, seed intake, outage backlog, heartbeats."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ import scrapy
 
 from crawler.frontier import serializer
 from crawler.frontier.bloom import ScalableBloomFilter, layer_size, url_hashes
+from crawler.frontier.connection import mask_url
+from crawler.frontier.heartbeat import LIVE_SECONDS, Heartbeat, worker_rows
 from crawler.frontier.keys import FrontierKeys
+from crawler.frontier.outage import OutageBacklog
 from crawler.frontier.queue import HostQueue, Politeness, queue_key
-from crawler.frontier.scheduler import mask_url
 from crawler.frontier.seeding import parse_seed_entry
 
 pytestmark = pytest.mark.redis
@@ -427,3 +429,53 @@ def test_malformed_seed_entries(raw):
 )
 def test_credentials_are_masked(url, masked):
     assert mask_url(url) == masked
+
+
+# --- outages and heartbeats -------------------------------------------------------
+
+
+def test_calls_that_fail_in_an_outage_are_replayed_in_order(caplog):
+    down = True
+    done = []
+
+    def call(name):
+        def run():
+            if down:
+                raise redis.ConnectionError("refused")
+            done.append(name)
+
+        return run
+
+    backlog = OutageBacklog()
+    backlog.run("first", call("first"))
+    backlog.run("second", call("second"))  # waits behind the first even if it could run
+    assert len(backlog) == 2
+    with pytest.raises(redis.ConnectionError):
+        backlog.replay()
+    assert len(backlog) == 2
+    down = False
+    backlog.replay()
+    backlog.recovered()
+    assert done == ["first", "second"] and len(backlog) == 0
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("Redis unavailable" in m for m in messages) == 1
+    assert sum("Redis available again" in m for m in messages) == 1
+
+
+def test_a_heartbeat_is_what_status_reads(client, keys):
+    heartbeat = Heartbeat(client, keys, worker="w:1", interval=1.0, leases=lambda: 3)
+    heartbeat.item_scraped({"url": "http://a.test/", "edges": [{}, {}]})
+    heartbeat.beat()
+    heartbeat.beat()  # counts are added to the crawl's stats once
+    [row] = worker_rows(client.hgetall(keys.workers), time.time())
+    assert (row["worker"], row["state"], row["pages"], row["edges"], row["leases"]) == (
+        "w:1",
+        "live",
+        1,
+        2,
+        3,
+    )
+    assert client.hgetall(keys.stats) == {b"pages_stored": b"1", b"edges_stored": b"2"}
+    heartbeat.beat(stopped=True)
+    [row] = worker_rows(client.hgetall(keys.workers), time.time() + LIVE_SECONDS + 1)
+    assert row["state"] == "stopped"

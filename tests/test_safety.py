@@ -508,7 +508,7 @@ def test_passwords_in_redis_url_and_mongo_uri_never_show(tmp_path):
 
 
 def test_a_password_holding_an_at_sign_is_masked_whole():
-    from crawler.frontier.scheduler import mask_url
+    from crawler.frontier.connection import mask_url
 
     # redis-py reads the password "p@ss" from this URL, percent-encoding or not.
     assert mask_url("redis://:p@ss@127.0.0.1:6379/0") == "redis://***@127.0.0.1:6379/0"

@@ -44,14 +44,14 @@ def connect(args: argparse.Namespace) -> tuple[redis.Redis, FrontierKeys]:
     # Deferred (see the module docstring).
     import redis
 
+    from crawler.frontier.connection import mask_url, redis_client
     from crawler.frontier.keys import FrontierKeys
-    from crawler.frontier.scheduler import mask_url
-    from crawler.frontier.seeding import DEFAULT_SPIDER, client_for
+    from crawler.frontier.seeding import DEFAULT_SPIDER
 
     if not args.redis_url:
         raise UsageError("no Redis: set REDIS_URL or pass --redis-url")
     try:
-        client = client_for(args.redis_url)
+        client = redis_client(args.redis_url)
         client.ping()
     except ValueError as exc:
         raise UsageError(f"--redis-url: {exc}") from None

@@ -1,15 +1,20 @@
 """The Redis frontier: many workers share one crawl (REDIS_URL, settings/cluster.py).
 
-Built on scrapy-redis' extension points (scheduler, queue, dupefilter,
-serializer), with three changes its users ask for:
+Built on scrapy-redis' extension points (scheduler, queue, serializer, the
+start_urls list), one module per concept:
 
+    connection.py  the Redis client every part uses (timeouts), URLs masked for logs
     keys.py        every Redis key of a crawl, under one prefix
     serializer.py  requests as JSON (orjson), never pickle
     bloom.py       a scalable Bloom filter in plain Redis (Lua): the seen-set
-    queue.py       per-host queues, leases and their Lua scripts
-    scheduler.py   the Scrapy scheduler: pushes new links, serves leased ones
+    lua.py         the Lua scripts of the queues: each step is one call
+    queue.py       per-host queues and leases (HostQueue), over those scripts
+    scheduler.py   the Scrapy scheduler: wiring, maintenance, seeds taken in
+    pump.py        the lease pump: leases for the engine, one round trip a turn
+    outage.py      Redis calls that failed, replayed in order; outage logging
     leases.py      middlewares that free a host after its download and
                    acknowledge a lease once the page's items are stored
+    heartbeat.py   the workers' heartbeat (an extension), read by `linkwatch status`
     seeding.py     seeds and the watch list, as `linkwatch` and workers see them
 
 A request taken from Redis is leased, not destroyed: a worker that dies

@@ -112,7 +112,7 @@ class FrontierKeys:
 
     @property
     def workers(self) -> str:
-        """HASH worker id -> JSON heartbeat (host, pid, pages, pages/s, time)."""
+        """HASH worker id -> JSON heartbeat (heartbeat.py: pages, pages/s, leases, time)."""
         return f"{self.prefix}:workers"
 
     @property

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 
-from crawler.frontier.scheduler import LEASE_META
+from crawler.frontier.pump import LEASE_META
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable
@@ -28,14 +28,15 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Response
 
-    from crawler.frontier.scheduler import FrontierScheduler
+    from crawler.frontier.pump import LeasePump
 
 logger = logging.getLogger(__name__)
 
 
-def _frontier(crawler: Crawler) -> FrontierScheduler | None:
+def _frontier(crawler: Crawler) -> LeasePump | None:
+    """The lease pump of the frontier scheduler, once it is open."""
     scheduler = crawler.engine.scheduler if crawler.engine is not None else None
-    return scheduler if hasattr(scheduler, "feed_engine") else None
+    return getattr(scheduler, "pump", None)
 
 
 class LeaseDownloaderMiddleware:

@@ -16,12 +16,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import orjson
-import redis
 
+from crawler.frontier.connection import redis_client
 from crawler.frontier.keys import FrontierKeys
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+
+    import redis
 
 logger = logging.getLogger(__name__)
 
@@ -67,10 +69,6 @@ def seed_entry_json(url: str, depth: int = 0, recrawl: bool = False) -> bytes:
     return orjson.dumps(entry)
 
 
-def client_for(redis_url: str) -> redis.Redis:
-    return redis.Redis.from_url(redis_url, socket_connect_timeout=5, socket_timeout=10)
-
-
 def keys_for(prefix: str | None, spider: str = DEFAULT_SPIDER) -> FrontierKeys:
     return FrontierKeys.for_spider(prefix or os.environ.get("LINKWATCH_REDIS_PREFIX"), spider)
 
@@ -87,7 +85,7 @@ def push_seeds(
     entries = [seed_entry_json(url, depth, recrawl) for url in urls]
     if not entries:
         return 0
-    client = client_for(redis_url)
+    client = redis_client(redis_url)
     try:
         client.rpush(keys_for(prefix).start_urls, *entries)
     finally:

@@ -9,6 +9,7 @@ import orjson
 
 from crawler.cli.output import write_rows
 from crawler.cli.shared_crawl import connect, redis_options
+from crawler.frontier.heartbeat import LIVE_SECONDS, worker_rows
 
 if TYPE_CHECKING:
     import argparse
@@ -16,9 +17,6 @@ if TYPE_CHECKING:
     import redis
 
     from crawler.frontier.keys import FrontierKeys
-
-# A worker whose heartbeat is older than this is reported as gone.
-LIVE_SECONDS = 15.0
 
 COUNTERS = (
     "seeds_waiting",
@@ -62,8 +60,7 @@ def crawl_status(
         pipe.scard(keys.watch)
         pipe.scard(keys.domains)
         seeds, queued, leased, dead, seen, stats, workers, watch, domains = pipe.execute()
-    rows = [_worker(orjson.loads(raw), now) for raw in workers.values()]
-    rows.sort(key=lambda b: (b["state"] != "live", b["worker"]))
+    rows = worker_rows(workers, now)
     return {
         "seeds_waiting": seeds,
         "queued": max(0, int(queued or 0)),
@@ -79,18 +76,8 @@ def crawl_status(
     }
 
 
-def _worker(beat: dict[str, Any], now: float) -> dict[str, Any]:
-    """A worker's heartbeat, with its state and how long ago it was seen."""
-    age = now - beat["last_seen"]
-    beat["state"] = (
-        "stopped" if beat.get("stopped") else ("live" if age <= LIVE_SECONDS else "gone")
-    )
-    beat["seen_ago_s"] = round(age, 1)
-    return beat
-
-
 def run(args: argparse.Namespace) -> int:
-    from crawler.frontier.scheduler import mask_url  # deferred: imports Scrapy
+    from crawler.frontier.connection import mask_url  # deferred: imports redis
 
     client, keys = connect(args)
     status = crawl_status(client, keys)
