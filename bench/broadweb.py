@@ -587,7 +587,14 @@ def summarize(
     else:
         section.not_measured(figure, "≥ 80%", failures.get("cluster-1", "no run"))
 
-    # The table: one row per contender.
+    _table(section, every, runs, failures)
+    _notes(section, runs, ran, ctx)
+
+
+def _table(
+    section: Section, every: list[Contender], runs: list[BroadRun], failures: dict[str, str]
+) -> None:
+    """One row per contender."""
     rows = []
     for c in every:
         rs = _by(runs, c.key)
@@ -640,7 +647,9 @@ def summarize(
         )
     )
 
-    # Notes: what went wrong, where the concurrency limit broke, CPU contention.
+
+def _notes(section: Section, runs: list[BroadRun], ran: list[Contender], ctx: Context) -> None:
+    """What went wrong, where a concurrency limit broke, CPU contention."""
     for r in runs:
         if r.problem:
             section.notes.append(f"{r.contender.label} #{r.repeat}: {r.problem}.")

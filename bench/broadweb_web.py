@@ -193,7 +193,7 @@ class BroadWeb:
         self.pages[url] = page
         return page
 
-    def _site(
+    def _site(  # noqa: C901 (a site template: one branch per kind of host and page it has)
         self, s: int, rng: random.Random, small_blog: bool, skip_blog: bool, slow: set[int]
     ) -> None:
         www = self._host(f"www.site{s:03d}.test", s, rng, False)

@@ -102,7 +102,9 @@ _BULK_KINDS = (
 )
 
 
-def _bulk_page(site: _BulkSite, i: int, version: int, seed: int) -> Page:
+def _bulk_page(  # noqa: C901 (a page template: one branch per kind of link a bulk page has)
+    site: _BulkSite, i: int, version: int, seed: int
+) -> Page:
     url = site.url(i)
     tag = site.host.split(".")[-2]
     rng = random.Random(f"fixtureweb:{seed}:{site.host}:{i}")
