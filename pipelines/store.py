@@ -21,8 +21,10 @@ once: the writer is a daemon thread and a batch is one transaction, so the
 store keeps exactly the batches committed before.
 
 Settings: LINKWATCH_STORE_BATCH_SIZE, LINKWATCH_STORE_FLUSH_INTERVAL,
-LINKWATCH_STORE_MAX_BUFFER, and the store's own (LINKWATCH_DB, MONGO_URI,
-MONGO_DATABASE).
+LINKWATCH_STORE_MAX_BUFFER, and the store's own: LINKWATCH_STORE (a URI whose
+scheme chooses the store, see pipelines/stores/uri.py; a wrong one ends the
+crawl at its start, like a store that cannot be opened), its aliases MONGO_URI
+and LINKWATCH_DB, and MONGO_DATABASE.
 """
 
 from __future__ import annotations
@@ -36,10 +38,9 @@ from typing import TYPE_CHECKING
 
 from scrapy import signals
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
-from twisted.internet import reactor
 from twisted.internet.defer import Deferred
 
-from pipelines.stores import StoreError, open_store
+from pipelines.stores import StoreError, mask_uri, open_store, store_uri
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -196,6 +197,7 @@ class StorePipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
         settings = crawler.settings
+        logger.info("store: %s", mask_uri(store_uri(settings)))
         return cls(
             open_store=lambda: open_store(settings),
             batch_size=settings.getint("LINKWATCH_STORE_BATCH_SIZE"),
@@ -262,6 +264,8 @@ class StorePipeline:
         return engine is not None and not engine.running
 
     def _close_at_start(self) -> None:
+        from twisted.internet import reactor
+
         # Once the engine runs: closing it before would leave it waiting forever.
         reactor.callLater(0, self._stop_crawl, [])
 
@@ -294,12 +298,16 @@ class StorePipeline:
     # --- called from the writer thread ------------------------------------------
 
     def _batch_done(self, deferreds: list[Deferred]) -> None:
+        from twisted.internet import reactor
+
         reactor.callFromThread(self._written, deferreds)
 
     def _store_failed(self, exc: Exception, deferreds: list[Deferred]) -> None:
         logger.error(
             "store failed, stopping the crawl (%d pages not stored): %s", len(deferreds), exc
         )
+        from twisted.internet import reactor
+
         reactor.callFromThread(self._stop_crawl, deferreds)
 
     def _stop_crawl(self, deferreds: list[Deferred]) -> None:

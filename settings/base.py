@@ -22,11 +22,16 @@ NEWSPIDER_MODULE = "crawler.spiders"
 COMMANDS_MODULE = "crawler.commands"
 
 # --- Where edges go --------------------------------------------------------
-# SQLite database of the embedded store (used unless MONGO_URI is set).
+# The store, by URI; its scheme chooses the implementation (pipelines/stores/uri.py):
+# sqlite:///relative.db, sqlite:////absolute.db, mongodb://..., mongodb+srv://...
+# Unset: MONGO_URI if set, else the SQLite file LINKWATCH_DB.
+LINKWATCH_STORE = os.environ.get("LINKWATCH_STORE", "")
+# Alias: the SQLite file of the embedded store (used when neither
+# LINKWATCH_STORE nor MONGO_URI is set).
 LINKWATCH_DB = os.environ.get("LINKWATCH_DB", "linkwatch.db")
-# MongoDB link graph; when set, edges go there instead of SQLite.
+# Alias: a MongoDB URI, used when LINKWATCH_STORE is not set.
 MONGO_URI = os.environ.get("MONGO_URI", "")
-# Database name inside MONGO_URI.
+# Database name inside a MongoDB store.
 MONGO_DATABASE = os.environ.get("MONGO_DATABASE", "linkwatch")
 # Seconds between recounts of the MongoDB domains/domain_links counters during a
 # crawl (and one when it ends); 0: after every batch (costly on a large graph).

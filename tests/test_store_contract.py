@@ -692,3 +692,94 @@ def test_a_crawl_that_watches_fewer_domains_loses_only_their_edges(store):
 
 
 OTHER = Target.parse("other.test")
+
+
+# --- the one definition of the records (crawler/items.py) -----------------------------
+
+
+def test_a_stored_edge_has_every_field_of_the_definition(store):
+    from crawler.items import EDGE_FIELDS, Edge
+
+    store.write_pages([page("http://a.test/p", [("http://mysite.test/x", {})])])
+    [edge] = list(store.backlinks(MYSITE))
+    assert set(edge) == set(EDGE_FIELDS)
+    Edge(**edge)  # no field missing, none extra
+    if not hasattr(store.db, "list_collection_names"):  # SQLite: in the definition's order
+        assert list(edge) == list(EDGE_FIELDS)
+
+
+def test_the_spider_builds_records_with_the_crawl_fields_in_order():
+    from crawler.extraction import Link
+    from crawler.items import EDGE_CRAWL_FIELDS, Page, names, new_page
+    from crawler.spiders.backlinks import BacklinksSpider
+
+    item = new_page(
+        url="http://a.test/p", domain="a.test", status=200, title="T", outlinks=1, edges=[],
+        fetched_at="2026-01-01T00:00:00Z", domain_links={}, watch=["mysite.test"],
+    )  # fmt: skip
+    assert tuple(item) == names(Page, set_by="crawl")
+    link = Link(
+        url="http://mysite.test/x", anchor="x", alt="", rel=(), nofollow=False, link_type="a"
+    )
+    edge = BacklinksSpider.edge(item, link, "mysite.test")
+    assert tuple(edge) == EDGE_CRAWL_FIELDS
+    assert edge["target_host"] == "mysite.test" and edge["source_title"] == "T"
+    with pytest.raises(TypeError):
+        new_page(url="http://a.test/p")  # every crawl field, or none
+
+
+def test_the_sqlite_tables_are_the_definition(tmp_path):
+    import sqlite3
+
+    from crawler.items import Edge, Page, spec
+    from pipelines.stores.sqlite import SQLiteStore
+
+    SQLiteStore(tmp_path / "lw.db").close()
+    db = sqlite3.connect(tmp_path / "lw.db")
+    for table, record in (("edges", Edge), ("pages", Page)):
+        rows = db.execute(f"PRAGMA table_info({table})")
+        columns = [(row[1], row[2], bool(row[3])) for row in rows if row[1] != "id"]
+        expected = [(f.name, f.sql.split()[0], "NOT NULL" in f.sql) for f in spec(record) if f.sql]
+        assert columns == expected
+
+
+# The schema linkwatch 0.2 made, as it wrote it: a file made then must keep opening.
+SCHEMA_0_2 = """
+CREATE TABLE edges (
+    id INTEGER PRIMARY KEY, source_url TEXT NOT NULL, target_url TEXT NOT NULL,
+    source_domain TEXT NOT NULL, target_domain TEXT NOT NULL, target_host TEXT NOT NULL,
+    anchor TEXT NOT NULL, alt TEXT NOT NULL, rel TEXT NOT NULL, nofollow INTEGER NOT NULL,
+    link_type TEXT NOT NULL, source_title TEXT NOT NULL, source_status INTEGER NOT NULL,
+    first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, lost_at TEXT, lost_reason TEXT);
+CREATE UNIQUE INDEX edges_identity ON edges (source_url, target_url);
+CREATE INDEX edges_by_target ON edges (target_domain, lost_at, source_domain, first_seen);
+CREATE INDEX edges_new_by_target ON edges (target_domain, first_seen);
+CREATE TABLE pages (
+    url TEXT PRIMARY KEY, domain TEXT NOT NULL, status INTEGER NOT NULL, title TEXT NOT NULL,
+    outlinks INTEGER NOT NULL, edges INTEGER NOT NULL, first_fetched TEXT NOT NULL,
+    fetched_at TEXT NOT NULL, domain_links TEXT) WITHOUT ROWID;
+INSERT INTO edges VALUES (1, 'http://a.test/1', 'http://mysite.test/x', 'a.test', 'mysite.test',
+    'mysite.test', 'old', '', '["ugc"]', 1, 'a', 'Old', 200, '2025-01-01T00:00:00Z',
+    '2025-01-01T00:00:00Z', NULL, NULL);
+INSERT INTO pages VALUES ('http://a.test/1', 'a.test', 200, 'Old', 1, 1, '2025-01-01T00:00:00Z',
+    '2025-01-01T00:00:00Z', NULL);
+"""
+
+
+def test_a_database_made_by_linkwatch_0_2_opens_and_takes_writes(tmp_path):
+    import sqlite3
+
+    from pipelines.stores.sqlite import SQLiteStore
+
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.executescript(SCHEMA_0_2)
+    db.close()
+    with SQLiteStore(path, readonly=True) as old:
+        [edge] = list(old.backlinks(MYSITE))
+        assert (edge["anchor"], edge["rel"], edge["nofollow"]) == ("old", ["ugc"], True)
+    with SQLiteStore(path) as store:
+        store.write_pages([page("http://a.test/1", [("http://mysite.test/x", {})], at=FEB)])
+        [edge] = list(store.backlinks(MYSITE))
+        assert edge["anchor"] == "a link" and edge["first_seen"] == "2025-01-01T00:00:00Z"
+        assert edge["last_seen"] == FEB

@@ -95,7 +95,7 @@ def test_bad_cli_arguments(argv, fragments, tmp_path):
 
 def cli_env():
     """The environment without a store or a frontier: the options name them."""
-    drop = ("REDIS_URL", "MONGO_URI", "MONGO_DATABASE", "LINKWATCH_DB")
+    drop = ("REDIS_URL", "MONGO_URI", "MONGO_DATABASE", "LINKWATCH_DB", "LINKWATCH_STORE")
     return {k: v for k, v in os.environ.items() if k not in drop}
 
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 EPILOG = """\
 environment:
+  LINKWATCH_STORE the store as a URI (sqlite:///..., mongodb://...); before the two below
   LINKWATCH_DB    SQLite file of the embedded store (default ./linkwatch.db)
   MONGO_URI       MongoDB link graph; when set it is used instead of SQLite
   MONGO_DATABASE  database inside MONGO_URI (default linkwatch)

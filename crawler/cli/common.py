@@ -62,6 +62,13 @@ def store_options(parser: argparse.ArgumentParser) -> None:
     """Where to read from; shared by every command that opens the store."""
     group = parser.add_argument_group("store")
     group.add_argument(
+        "--store",
+        metavar="URI",
+        default=os.environ.get("LINKWATCH_STORE", ""),
+        help="the store: sqlite:///relative.db, sqlite:////absolute.db, mongodb://... or "
+        "mongodb+srv://...; before --mongo-uri and --db (default: $LINKWATCH_STORE)",
+    )
+    group.add_argument(
         "--db",
         default=os.environ.get("LINKWATCH_DB", "linkwatch.db"),
         help="SQLite file of the embedded store (default: $LINKWATCH_DB or ./linkwatch.db)",
@@ -197,24 +204,27 @@ def open_for_reading(args: argparse.Namespace) -> Iterator[Store]:
 @contextmanager
 def open_for_writing(args: argparse.Namespace) -> Iterator[Store]:
     """The store the options name, which must exist already (a crawl wrote it)."""
-    if not args.mongo_uri and not os.path.exists(args.db):
-        raise Failure(f"no linkwatch database at {args.db}")
     with _store(args, readonly=False) as store:
         yield store
 
 
 @contextmanager
 def _store(args: argparse.Namespace, *, readonly: bool) -> Iterator[Store]:
+    """The store of --store, else --mongo-uri, else --db (pipelines/stores/uri.py).
+    A wrong URI is a usage error (exit 2); a store that fails, a Failure (exit 1)."""
     # Deferred: pipelines.stores imports tldextract, too slow for --help.
-    from pipelines.stores import StoreError, open_store
+    from pipelines.stores import StoreError, StoreURIError, open_store
 
     settings = {
+        "LINKWATCH_STORE": args.store,
         "LINKWATCH_DB": args.db,
         "MONGO_URI": args.mongo_uri,
         "MONGO_DATABASE": args.mongo_database,
     }
     try:
-        with open_store(settings, readonly=readonly) as store:
+        with open_store(settings, readonly=readonly, create=False) as store:
             yield store
+    except StoreURIError as exc:
+        raise UsageError(str(exc)) from None
     except StoreError as exc:
         raise Failure(str(exc)) from None

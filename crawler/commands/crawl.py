@@ -3,7 +3,8 @@
 Scrapy builds the spider inside the running reactor, where a bad argument ends
 in a traceback. Spiders that define `check_arguments(args, settings)` get it
 called while the command line is parsed, before Scrapy logs or starts
-anything: an ArgumentError becomes one line on stderr and exit code 2.
+anything: an ArgumentError becomes one line on stderr and exit code 2. So
+does a store URI (LINKWATCH_STORE) whose scheme no store implements.
 """
 
 from __future__ import annotations
@@ -35,6 +36,13 @@ class Command(ScrapyCrawlCommand):
                 check(opts.spargs, self.settings)
             except ArgumentError as exc:
                 self._fail(f"{args[0]}: {exc}")
+        # The store is named by a URI whose scheme must be known before anything runs.
+        from pipelines.stores import StoreURIError, store_class, store_uri
+
+        try:
+            store_class(store_uri(self.settings))
+        except StoreURIError as exc:
+            self._fail(str(exc))
 
     @staticmethod
     def _fail(message: str) -> None:

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import redis
 
+from crawler.credentials import mask_url
+
+__all__ = ["mask_url", "redis_client"]
+
 # Short timeouts: a worker notices an outage quickly and retries instead of
 # hanging its reactor on a dead socket; a command fails fast with one line.
 CONNECT_TIMEOUT = 2
@@ -24,15 +28,3 @@ def redis_client(url: str) -> redis.Redis:
         socket_timeout=SOCKET_TIMEOUT,
         health_check_interval=HEALTH_CHECK_INTERVAL,
     )
-
-
-def mask_url(url: str) -> str:
-    """REDIS_URL / MONGO_URI without the password, for logs and status."""
-    scheme, sep, rest = url.partition("://")
-    authority, slash, path = rest.partition("/")
-    if not sep or "@" not in authority:
-        return url
-    # The last "@" ends the userinfo: a password may hold a raw "@" itself.
-    userinfo, _, hostpart = authority.rpartition("@")
-    user = userinfo.split(":", 1)[0]
-    return f"{scheme}://{user + ':' if user else ''}***@{hostpart}{slash}{path}"

@@ -23,17 +23,19 @@ from xml.sax.saxutils import escape, quoteattr
 
 import orjson
 
-from crawler.items import EDGE_FIELDS
+from crawler.items import Edge, names
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
 FORMATS = ("csv", "jsonl", "parquet", "graphml")
-# The edge record, then what a recrawl and `linkwatch rank` add to it.
-EXPORT_FIELDS = (*EDGE_FIELDS, "lost_at", "lost_reason", "authority", "harmonic")
-DATE_FIELDS = ("first_seen", "last_seen", "lost_at")
-BOOL_FIELDS = ("nofollow",)
-INT_FIELDS = ("source_status",)
+# The edge record's exported fields (crawler/items.py), then what `linkwatch
+# rank` adds to it.
+EXPORT_FIELDS = (*names(Edge, exported=True), "authority", "harmonic")
+DATE_FIELDS = names(Edge, kind="date", exported=True)
+BOOL_FIELDS = names(Edge, kind="bool", exported=True)
+INT_FIELDS = names(Edge, kind="int", exported=True)
+LIST_FIELDS = names(Edge, kind="list", exported=True)
 FLOAT_FIELDS = ("authority", "harmonic")
 BATCH_ROWS = 50_000
 # Characters XML 1.0 does not allow, even escaped.
@@ -67,7 +69,7 @@ def write_csv(
 def _text_cell(name: str, value: Any) -> Any:
     if value is None:
         return ""
-    if name == "rel":
+    if name in LIST_FIELDS:
         return " ".join(value)
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -89,7 +91,7 @@ def parquet_schema() -> pa.Schema:
     import pyarrow as pa
 
     types = {name: pa.string() for name in EXPORT_FIELDS}
-    types["rel"] = pa.list_(pa.string())
+    types.update({name: pa.list_(pa.string()) for name in LIST_FIELDS})
     types.update({name: pa.bool_() for name in BOOL_FIELDS})
     types.update({name: pa.int32() for name in INT_FIELDS})
     types.update({name: pa.float64() for name in FLOAT_FIELDS})
@@ -144,10 +146,9 @@ def write_parquet(
 _NODE_KEYS = (("kind", "string"), ("domain", "string"), ("authority", "double"))
 _EDGE_TYPES = {
     **{name: "string" for name in EXPORT_FIELDS},
-    "nofollow": "boolean",
-    "source_status": "int",
-    "authority": "double",
-    "harmonic": "double",
+    **{name: "boolean" for name in BOOL_FIELDS},
+    **{name: "int" for name in INT_FIELDS},
+    **{name: "double" for name in FLOAT_FIELDS},
 }
 _EDGE_KEYS = tuple(
     (name, _EDGE_TYPES[name])
@@ -203,7 +204,7 @@ def write_graphml(
             value = row.get(name)
             if value is None:
                 continue
-            if name == "rel":
+            if name in LIST_FIELDS:
                 value = " ".join(value)
             elif kind == "boolean":
                 value = "true" if value else "false"

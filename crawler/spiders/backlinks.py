@@ -29,7 +29,7 @@ from crawler.arguments import ArgumentError, CrawlArguments, clean_seed, parse_c
 from crawler.domains import WatchList, registered_domain
 from crawler.downloader import politeness_key_setting
 from crawler.extraction import extract_links
-from crawler.items import utc_now
+from crawler.items import new_edge, new_page, utc_now
 from crawler.traps import markup_trap, trap_reason
 from crawler.urls import RejectedURL, URLNormalizer, url_host
 
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from scrapy.statscollectors import StatsCollector
 
     from crawler.extraction import Link
-    from crawler.items import Edge, PageItem
+    from crawler.items import EdgeItem, PageItem
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class BacklinksSpider(scrapy.Spider):
             # "spider" priority: above the project profile (which Scrapy applies
             # to the crawler again after this), below `-s` on the command line.
             settings.setmodule("settings.cluster", priority="spider")
-            for name in ("DOWNLOADER_MIDDLEWARES", "SPIDER_MIDDLEWARES"):
+            for name in ("DOWNLOADER_MIDDLEWARES", "SPIDER_MIDDLEWARES", "EXTENSIONS"):
                 components = settings.getdict(name)
                 components.update(settings.getdict(f"CLUSTER_{name}"))
                 settings.set(name, components, priority="spider")
@@ -270,20 +270,20 @@ class BacklinksSpider(scrapy.Spider):
         host = url_host(target)
         if self.watch.match(host) is not None:
             item["edges"].append(
-                {
-                    "source_url": item["url"],
-                    "target_url": target,
-                    "source_domain": item["domain"],
-                    "target_domain": registered_domain(host),
-                    "target_host": host,
-                    "anchor": "",
-                    "alt": "",
-                    "rel": [],
-                    "nofollow": False,
-                    "link_type": "redirect",
-                    "source_title": "",
-                    "source_status": response.status,
-                }
+                new_edge(
+                    source_url=item["url"],
+                    target_url=target,
+                    source_domain=item["domain"],
+                    target_domain=registered_domain(host),
+                    target_host=host,
+                    anchor="",
+                    alt="",
+                    rel=[],
+                    nofollow=False,
+                    link_type="redirect",
+                    source_title="",
+                    source_status=response.status,
+                )
             )
             self.stats.inc_value("linkwatch/edges_found")
         # A redirect is one more hop: the target keeps the depth budget of a link.
@@ -294,36 +294,36 @@ class BacklinksSpider(scrapy.Spider):
         yield item
 
     def page_item(self, response: scrapy.http.Response, title: str, outlinks: int) -> PageItem:
-        return {
-            "url": response.url,
-            "status": response.status,
-            "title": title,
-            "fetched_at": utc_now(),
-            "domain": registered_domain(url_host(response.url)),
-            "outlinks": outlinks,
-            "edges": [],
-            "domain_links": {},
+        return new_page(
+            url=response.url,
+            domain=registered_domain(url_host(response.url)),
+            status=response.status,
+            title=title,
+            outlinks=outlinks,
+            edges=[],
+            fetched_at=utc_now(),
+            domain_links={},
             # What this crawl watched: a recrawl watching fewer domains must not
             # mark the page's edges into the others as lost.
-            "watch": list(self.watch.entries),
-        }
+            watch=list(self.watch.entries),
+        )
 
     @staticmethod
-    def edge(page: PageItem, link: Link, host: str) -> Edge:
-        return {
-            "source_url": page["url"],
-            "target_url": link.url,
-            "source_domain": page["domain"],
-            "target_domain": registered_domain(host),
-            "target_host": host,
-            "anchor": link.anchor,
-            "alt": link.alt,
-            "rel": list(link.rel),
-            "nofollow": link.nofollow,
-            "link_type": link.link_type,
-            "source_title": page["title"],
-            "source_status": page["status"],
-        }
+    def edge(page: PageItem, link: Link, host: str) -> EdgeItem:
+        return new_edge(
+            source_url=page["url"],
+            target_url=link.url,
+            source_domain=page["domain"],
+            target_domain=registered_domain(host),
+            target_host=host,
+            anchor=link.anchor,
+            alt=link.alt,
+            rel=list(link.rel),
+            nofollow=link.nofollow,
+            link_type=link.link_type,
+            source_title=page["title"],
+            source_status=page["status"],
+        )
 
     def fetch_failed(self, failure: Any) -> None:
         if failure.check(IgnoreRequest):

@@ -3,30 +3,39 @@
 Stores know records, not analytics: nothing here imports Scrapy, the CLI or
 crawler.intelligence.
 
-`open_store(settings)` picks the one the settings ask for: MongoDB when
-MONGO_URI is set, else the SQLite file at LINKWATCH_DB.
+`open_store(settings)` opens the store the settings name by one URI
+(LINKWATCH_STORE, or the aliases MONGO_URI and LINKWATCH_DB): its scheme
+chooses the class (uri.py, STORES).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pipelines.stores.base import Store, StoreError, Target
+from pipelines.stores.base import Store, StoreError, StoreURIError, Target
+from pipelines.stores.uri import STORES, mask_uri, store_class, store_uri
 
-__all__ = ["Store", "StoreError", "Target", "open_store"]
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = [
+    "STORES",
+    "Store",
+    "StoreError",
+    "StoreURIError",
+    "Target",
+    "mask_uri",
+    "open_store",
+    "store_class",
+    "store_uri",
+]
 
 
-def open_store(settings: Mapping[str, Any], *, readonly: bool = False) -> Store:
-    if settings.get("MONGO_URI"):
-        from pipelines.stores.mongo import MongoStore
-
-        return MongoStore(
-            settings["MONGO_URI"],
-            settings.get("MONGO_DATABASE") or "linkwatch",
-            readonly=readonly,
-            recount_interval=float(settings.get("LINKWATCH_MONGO_RECOUNT_INTERVAL") or 0),
-        )
-    from pipelines.stores.sqlite import SQLiteStore
-
-    return SQLiteStore(settings.get("LINKWATCH_DB") or "linkwatch.db", readonly=readonly)
+def open_store(
+    settings: Mapping[str, Any], *, readonly: bool = False, create: bool = True
+) -> Store:
+    """The store the settings name (`store_uri`), opened; raises StoreError
+    (StoreURIError when the URI is wrong). `create=False`: a store that does
+    not exist yet is an error rather than made."""
+    uri = store_uri(settings)
+    return store_class(uri).from_uri(uri, settings, readonly=readonly, create=create)

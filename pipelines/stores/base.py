@@ -1,7 +1,8 @@
 """The store interface: what the store pipeline writes and what `linkwatch` asks.
 
 Two implementations keep the same data model: SQLite (embedded, the default)
-and MongoDB (the link graph, with MONGO_URI). Every query command runs on both.
+and MongoDB (the link graph), chosen by the scheme of the store URI
+(pipelines/stores/__init__.py). Every query command runs on both.
 
 Writing a page is one unit: its edges are upserted (first_seen set once,
 last_seen moved forward) and the page's edges that a previous crawl saw but
@@ -41,7 +42,7 @@ from crawler.domains import WatchList, clean_domain, registered_domain
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterator, Sequence
 
-    from crawler.items import Edge, PageItem
+    from crawler.items import EdgeItem, PageItem
 
 State = Literal["live", "lost", "all"]
 
@@ -57,6 +58,13 @@ class StoreError(Exception):
     def __init__(self, message: str, *, transient: bool) -> None:
         super().__init__(message)
         self.transient = transient
+
+
+class StoreURIError(StoreError):
+    """The store URI is wrong (unknown scheme, malformed): a user's mistake."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, transient=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +142,15 @@ def domain_links_change(
 class Store(ABC):
     """Pages and edges, and the queries over them."""
 
+    @classmethod
+    @abstractmethod
+    def from_uri(
+        cls, uri: str, settings: Mapping[str, Any], *, readonly: bool = False, create: bool = True
+    ) -> Store:
+        """The store at `uri` (its scheme chose this class: pipelines.stores.STORES),
+        with the other settings it reads; `create=False`: one that does not
+        exist yet is a StoreError."""
+
     @abstractmethod
     def write_pages(self, pages: list[PageItem]) -> None:
         """Store pages and their edges atomically per batch; raises StoreError."""
@@ -154,7 +171,7 @@ class Store(ABC):
         dofollow: bool = False,
         limit: int | None = None,
         source_domains: Sequence[str] | None = None,
-    ) -> Iterator[Edge]:
+    ) -> Iterator[EdgeItem]:
         """Edges into `target` by referring domain, page, target URL; `since`
         filters on first_seen (ISO 8601), `source_domains` on the referring domain."""
 
@@ -178,7 +195,7 @@ class Store(ABC):
         """Anchor texts of live edges: edges, referring domains."""
 
     @abstractmethod
-    def new(self, target: Target, since: str, *, limit: int | None = None) -> Iterator[Edge]:
+    def new(self, target: Target, since: str, *, limit: int | None = None) -> Iterator[EdgeItem]:
         """Edges into `target` first seen on or after `since`, newest first.
 
         Live or lost since: an edge that came and went is still new (its
@@ -186,7 +203,7 @@ class Store(ABC):
         """
 
     @abstractmethod
-    def lost(self, target: Target, since: str, *, limit: int | None = None) -> Iterator[Edge]:
+    def lost(self, target: Target, since: str, *, limit: int | None = None) -> Iterator[EdgeItem]:
         """Edges into `target` lost on or after `since` and not back, latest loss first."""
 
     @abstractmethod
@@ -278,7 +295,7 @@ class Store(ABC):
         since: str | None = None,
         dofollow: bool = False,
         limit: int | None = None,
-    ) -> Iterator[Edge]:
+    ) -> Iterator[EdgeItem]:
         """`backlinks`, annotated, ordered by the referring domain's authority
         (highest first, unranked last), then as `backlinks` orders them.
 

@@ -18,20 +18,17 @@ from crawler.cli.common import (
     store_options,
 )
 from crawler.cli.output import write_rows
+from crawler.items import Edge, pick
 
 if TYPE_CHECKING:
     import argparse
 
+# Edge fields (crawler/items.py), then the referring domain's authority.
 COLUMNS = (
-    "source_url",
-    "target_url",
-    "anchor",
-    "link_type",
-    "nofollow",
-    "first_seen",
+    *pick(Edge, "source_url", "target_url", "anchor", "link_type", "nofollow", "first_seen"),
     "authority",
 )
-LOST_COLUMNS = ("lost_at", "lost_reason")
+LOST_COLUMNS = pick(Edge, "lost_at", "lost_reason")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -14,17 +14,14 @@ from crawler.cli.common import (
     store_options,
 )
 from crawler.cli.output import write_rows
+from crawler.items import Edge, pick
 
 if TYPE_CHECKING:
     import argparse
 
+# Edge fields (crawler/items.py), then the referring domain's authority.
 COLUMNS = (
-    "lost_at",
-    "lost_reason",
-    "source_url",
-    "target_url",
-    "anchor",
-    "first_seen",
+    *pick(Edge, "lost_at", "lost_reason", "source_url", "target_url", "anchor", "first_seen"),
     "authority",
 )
 

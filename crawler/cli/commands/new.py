@@ -14,18 +14,23 @@ from crawler.cli.common import (
     store_options,
 )
 from crawler.cli.output import write_rows
+from crawler.items import Edge, pick
 
 if TYPE_CHECKING:
     import argparse
 
+# Edge fields (crawler/items.py), then the referring domain's authority.
 COLUMNS = (
-    "first_seen",
-    "source_url",
-    "target_url",
-    "anchor",
-    "link_type",
-    "nofollow",
-    "lost_reason",
+    *pick(
+        Edge,
+        "first_seen",
+        "source_url",
+        "target_url",
+        "anchor",
+        "link_type",
+        "nofollow",
+        "lost_reason",
+    ),
     "authority",
 )
 

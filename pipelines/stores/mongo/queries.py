@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pymongo import ASCENDING, DESCENDING
 from pymongo import errors as mongo_errors
 
+from crawler.items import Edge, names
 from pipelines.stores.mongo.connection import LOOKUP_CHUNK, MongoConnected, chunks, store_error
 from pipelines.stores.mongo.schema import EPOCH, to_datetime, to_iso
 
@@ -22,9 +23,10 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
     from datetime import datetime
 
-    from crawler.items import Edge
+    from crawler.items import EdgeItem
     from pipelines.stores.base import State, Target
 
+DATE_FIELDS = names(Edge, kind="date")
 BACKLINKS_ORDER = [
     ("source_domain", ASCENDING),
     ("source_url", ASCENDING),
@@ -54,7 +56,7 @@ class MongoQueries(MongoConnected):
         dofollow: bool = False,
         limit: int | None = None,
         source_domains: Sequence[str] | None = None,
-    ) -> Iterator[Edge]:
+    ) -> Iterator[EdgeItem]:
         query = self._backlinks_filter(target, state, since, dofollow)
         if source_domains is not None:
             query["source_domain"] = {"$in": list(source_domains)}
@@ -88,7 +90,7 @@ class MongoQueries(MongoConnected):
             query["nofollow"] = False
         return query
 
-    def new(self, target: Target, since: str, *, limit: int | None = None) -> Iterator[Edge]:
+    def new(self, target: Target, since: str, *, limit: int | None = None) -> Iterator[EdgeItem]:
         query = {**self._target_filter(target), "first_seen": {"$gte": to_datetime(since)}}
         return self._edges(
             query,
@@ -96,7 +98,7 @@ class MongoQueries(MongoConnected):
             limit,
         )
 
-    def lost(self, target: Target, since: str, *, limit: int | None = None) -> Iterator[Edge]:
+    def lost(self, target: Target, since: str, *, limit: int | None = None) -> Iterator[EdgeItem]:
         query = {**self._target_filter(target), "lost_at": {"$gte": to_datetime(since)}}
         return self._edges(
             query,
@@ -106,13 +108,13 @@ class MongoQueries(MongoConnected):
 
     def _edges(
         self, query: dict[str, Any], sort: list[tuple[str, int]], limit: int | None
-    ) -> Iterator[Edge]:
+    ) -> Iterator[EdgeItem]:
         cursor = self.edge_collection.find(query, {"_id": 0, "dofollow": 0}).sort(sort)
         if limit:
             cursor = cursor.limit(limit)
         try:
             for doc in cursor:
-                for name in ("first_seen", "last_seen", "lost_at"):
+                for name in DATE_FIELDS:  # BSON dates
                     doc[name] = to_iso(doc.get(name))
                 doc.setdefault("lost_reason", None)
                 yield doc

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pymongo
 from pymongo import errors as mongo_errors
 
-from pipelines.stores.base import StoreError
+from pipelines.stores.base import StoreURIError
 from pipelines.stores.mongo.connection import store_error
 from pipelines.stores.mongo.graph import MongoGraph
 from pipelines.stores.mongo.grouping import grouping_for
@@ -24,9 +24,10 @@ from pipelines.stores.mongo.schema import (
 )
 from pipelines.stores.mongo.upsert import FERRETDB_WRITE_CHUNK
 from pipelines.stores.mongo.writes import MongoWrites
+from pipelines.stores.uri import mask_uri
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
 logger = logging.getLogger(__name__)
 
@@ -76,9 +77,22 @@ class MongoStore(MongoWrites, MongoQueries, MongoGraph):
             if not readonly:
                 self.create_indexes()
         except mongo_errors.ConfigurationError as exc:
-            raise StoreError(f"MONGO_URI: {exc}", transient=False) from exc
+            raise StoreURIError(f"MongoDB URI {mask_uri(uri)!r}: {exc}") from exc
         except mongo_errors.PyMongoError as exc:
             raise store_error(exc) from exc
+
+    @classmethod
+    def from_uri(
+        cls, uri: str, settings: Mapping[str, Any], *, readonly: bool = False, create: bool = True
+    ) -> MongoStore:
+        """The database MONGO_DATABASE (default linkwatch) at `uri`; a database
+        that does not exist yet is made on the first write, whatever `create`."""
+        return cls(
+            uri,
+            settings.get("MONGO_DATABASE") or "linkwatch",
+            readonly=readonly,
+            recount_interval=float(settings.get("LINKWATCH_MONGO_RECOUNT_INTERVAL") or 0),
+        )
 
     def create_indexes(self) -> None:
         """Create the indexes a collection lacks (schema.create_indexes)."""

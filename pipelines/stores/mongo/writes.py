@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from pymongo import UpdateOne
 from pymongo import errors as mongo_errors
 
+from crawler.items import EDGE_CRAWL_FIELDS
 from pipelines.stores.base import (
     StoreError,
     can_lose,
@@ -34,23 +35,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
     from datetime import datetime
 
-    from crawler.items import Edge, PageItem
+    from crawler.items import EdgeItem, PageItem
 
-# The edge fields written as the page item has them.
-EDGE_FIELDS = (
-    "source_url",
-    "target_url",
-    "source_domain",
-    "target_domain",
-    "target_host",
-    "anchor",
-    "alt",
-    "rel",
-    "nofollow",
-    "link_type",
-    "source_title",
-    "source_status",
-)
 # What a batch reads of a stored page's edges.
 PREVIOUS_EDGE_FIELDS = {
     "target_url": 1,
@@ -160,7 +146,7 @@ class MongoWrites(MongoCounters):
 
     @staticmethod
     def _upsert_edge(
-        key: str, edge: Edge, previous: dict[str, Any] | None, seen_at: datetime | None
+        key: str, edge: EdgeItem, previous: dict[str, Any] | None, seen_at: datetime | None
     ) -> UpdateOne:
         """The edge's upsert, alone (bench/ingest.py's naive pipeline writes these)."""
         return UpdateOne(
@@ -169,10 +155,11 @@ class MongoWrites(MongoCounters):
 
     @staticmethod
     def _edge_update(
-        edge: Edge, previous: dict[str, Any] | None, seen_at: datetime | None
+        edge: EdgeItem, previous: dict[str, Any] | None, seen_at: datetime | None
     ) -> dict[str, dict[str, Any]]:
         lost_at, lost_reason = lost_state_of_present_edge(previous, edge["nofollow"], seen_at)
-        fields = {name: edge[name] for name in EDGE_FIELDS}
+        # The crawl's fields as the page item has them (crawler/items.py), then the store's.
+        fields = {name: edge[name] for name in EDGE_CRAWL_FIELDS}
         # 1 or 0, so one $group can count followed links: FerretDB has no $cond.
         fields["dofollow"] = 0 if edge["nofollow"] else 1
         fields["lost_at"] = lost_at

@@ -8,14 +8,20 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from crawler.items import Edge, names
 from pipelines.stores.sqlite.schema import EDGE_COLUMNS
 from pipelines.stores.sqlite.sql import SQLiteConnected, like_escape, marks
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
-    from crawler.items import Edge
+    from crawler.items import EdgeItem
     from pipelines.stores.base import State, Target
+
+
+# What SQLite keeps as JSON text and as 0 or 1, given back as lists and bools.
+JSON_FIELDS = names(Edge, kind="list")
+BOOL_FIELDS = names(Edge, kind="bool")
 
 
 class SQLiteQueries(SQLiteConnected):
@@ -38,7 +44,7 @@ class SQLiteQueries(SQLiteConnected):
         dofollow: bool = False,
         limit: int | None = None,
         source_domains: Sequence[str] | None = None,
-    ) -> Iterator[Edge]:
+    ) -> Iterator[EdgeItem]:
         where, params = self._backlinks_clause(target, state, since, dofollow)
         if source_domains is not None:
             where += f" AND source_domain IN ({marks(source_domains)})"
@@ -76,7 +82,7 @@ class SQLiteQueries(SQLiteConnected):
             where += " AND nofollow = 0"
         return where, params
 
-    def new(self, target: Target, since: str, *, limit: int | None = None) -> Iterator[Edge]:
+    def new(self, target: Target, since: str, *, limit: int | None = None) -> Iterator[EdgeItem]:
         where, params = self._target_clause(target)
         sql = (
             f"SELECT {EDGE_COLUMNS} FROM edges WHERE {where} AND first_seen >= ? "
@@ -84,7 +90,7 @@ class SQLiteQueries(SQLiteConnected):
         )
         return self._edges(sql, [*params, since], limit)
 
-    def lost(self, target: Target, since: str, *, limit: int | None = None) -> Iterator[Edge]:
+    def lost(self, target: Target, since: str, *, limit: int | None = None) -> Iterator[EdgeItem]:
         where, params = self._target_clause(target)
         sql = (
             f"SELECT {EDGE_COLUMNS} FROM edges WHERE {where} AND lost_at >= ? "
@@ -92,13 +98,15 @@ class SQLiteQueries(SQLiteConnected):
         )
         return self._edges(sql, [*params, since], limit)
 
-    def _edges(self, sql: str, params: list[Any], limit: int | None) -> Iterator[Edge]:
+    def _edges(self, sql: str, params: list[Any], limit: int | None) -> Iterator[EdgeItem]:
         if limit:
             sql += f" LIMIT {int(limit)}"
         for row in self._query(sql, params):
             edge = dict(row)
-            edge["rel"] = orjson.loads(edge["rel"])
-            edge["nofollow"] = bool(edge["nofollow"])
+            for name in JSON_FIELDS:
+                edge[name] = orjson.loads(edge[name])
+            for name in BOOL_FIELDS:
+                edge[name] = bool(edge[name])
             yield edge
 
     def refdomains(self, target: Target, *, limit: int | None = None) -> Iterator[dict[str, Any]]:

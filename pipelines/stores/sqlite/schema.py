@@ -19,43 +19,30 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from crawler.items import EDGE_FIELDS, Edge, Page, spec
 from pipelines.stores.base import StoreError
 from pipelines.stores.sqlite.sql import store_error
 
-SCHEMA = """
+
+def _columns(record: type) -> str:
+    """A table's columns from the record's definition: what SQLite keeps of each field."""
+    return ",\n".join(f"    {f.name} {f.sql}" for f in spec(record) if f.sql)
+
+
+# The edges and pages columns are the fields of crawler/items.py's Edge and
+# Page, in order (a database made before keeps its own: the same names).
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS edges (
-    id            INTEGER PRIMARY KEY,
-    source_url    TEXT NOT NULL,
-    target_url    TEXT NOT NULL,
-    source_domain TEXT NOT NULL,
-    target_domain TEXT NOT NULL,
-    target_host   TEXT NOT NULL,
-    anchor        TEXT NOT NULL,
-    alt           TEXT NOT NULL,
-    rel           TEXT NOT NULL,          -- JSON list
-    nofollow      INTEGER NOT NULL,
-    link_type     TEXT NOT NULL,
-    source_title  TEXT NOT NULL,
-    source_status INTEGER NOT NULL,
-    first_seen    TEXT NOT NULL,          -- ISO 8601 UTC
-    last_seen     TEXT NOT NULL,
-    lost_at       TEXT,                   -- NULL while the edge is live
-    lost_reason   TEXT
+    id INTEGER PRIMARY KEY,
+{_columns(Edge)}
 );
 CREATE UNIQUE INDEX IF NOT EXISTS edges_identity ON edges (source_url, target_url);
 CREATE INDEX IF NOT EXISTS edges_by_target
     ON edges (target_domain, lost_at, source_domain, first_seen);
 CREATE INDEX IF NOT EXISTS edges_new_by_target ON edges (target_domain, first_seen);
 CREATE TABLE IF NOT EXISTS pages (
-    url         TEXT PRIMARY KEY,
-    domain      TEXT NOT NULL,
-    status      INTEGER NOT NULL,
-    title       TEXT NOT NULL,
-    outlinks    INTEGER NOT NULL,
-    edges       INTEGER NOT NULL,
-    first_fetched TEXT NOT NULL,
-    fetched_at  TEXT NOT NULL,
-    domain_links TEXT                     -- JSON {domain: links}; NULL: never given
+{_columns(Page)},
+    PRIMARY KEY (url)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS domain_links (
     source_domain TEXT NOT NULL,
@@ -79,11 +66,8 @@ SCHEMA_INDEXES = """
 CREATE INDEX IF NOT EXISTS pages_by_domain ON pages (domain);
 """
 
-EDGE_COLUMNS = (
-    "source_url, target_url, source_domain, target_domain, target_host, anchor, alt, rel, "
-    "nofollow, link_type, source_title, source_status, first_seen, last_seen, lost_at, "
-    "lost_reason"
-)
+# What a query reads of an edge: every field, in order.
+EDGE_COLUMNS = ", ".join(EDGE_FIELDS)
 
 
 def connect(path: str, *, readonly: bool) -> tuple[sqlite3.Connection, set[str]]:

@@ -3,15 +3,20 @@ graph) over one connection to one database file."""
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
+from pipelines.stores.base import StoreError
 from pipelines.stores.sqlite.graph import SQLiteGraph
 from pipelines.stores.sqlite.queries import SQLiteQueries
 from pipelines.stores.sqlite.schema import connect
 from pipelines.stores.sqlite.writes import SQLiteWrites
+from pipelines.stores.uri import sqlite_path
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
+    from typing import Any
 
 
 class SQLiteStore(SQLiteWrites, SQLiteQueries, SQLiteGraph):
@@ -20,6 +25,15 @@ class SQLiteStore(SQLiteWrites, SQLiteQueries, SQLiteGraph):
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
         self.path = str(path)
         self.db, self.tables = connect(self.path, readonly=readonly)
+
+    @classmethod
+    def from_uri(
+        cls, uri: str, settings: Mapping[str, Any], *, readonly: bool = False, create: bool = True
+    ) -> SQLiteStore:
+        path = sqlite_path(uri)
+        if not create and not os.path.exists(path):
+            raise StoreError(f"no linkwatch database at {path}", transient=False)
+        return cls(path, readonly=readonly)
 
     def close(self) -> None:
         self.db.close()

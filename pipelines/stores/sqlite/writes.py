@@ -11,10 +11,12 @@ subtracted and the new one added, in the batch's transaction.
 from __future__ import annotations
 
 import sqlite3
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from crawler.items import EDGE_CRAWL_FIELDS, Edge, Page, names, spec
 from pipelines.stores.base import (
     can_lose,
     domain_links_change,
@@ -26,43 +28,59 @@ from pipelines.stores.sqlite.sql import SQLiteConnected, chunks, marks, store_er
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
-    from crawler.items import Edge, PageItem
+    from crawler.items import EdgeItem, PageItem
 
-_UPSERT_EDGE = """
-INSERT INTO edges (source_url, target_url, source_domain, target_domain, target_host,
-                   anchor, alt, rel, nofollow, link_type, source_title, source_status,
-                   first_seen, last_seen, lost_at, lost_reason)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {lost})
-ON CONFLICT (source_url, target_url) DO UPDATE SET
-    source_domain = excluded.source_domain,
-    target_domain = excluded.target_domain,
-    target_host = excluded.target_host,
-    anchor = excluded.anchor,
-    alt = excluded.alt,
-    rel = excluded.rel,
-    nofollow = excluded.nofollow,
-    link_type = excluded.link_type,
-    source_title = excluded.source_title,
-    source_status = excluded.source_status,
-    last_seen = max(edges.last_seen, excluded.last_seen),
-    lost_at = excluded.lost_at,
-    lost_reason = excluded.lost_reason
-"""
-UPSERT_EDGE = _UPSERT_EDGE.format(lost="?, ?")
-# The same for a live edge, without its last two values: the sqlite3 module
-# binds None far slower than a string, and most edges written are live.
-UPSERT_LIVE_EDGE = _UPSERT_EDGE.format(lost="NULL, NULL")
 
-UPSERT_PAGE = """
-INSERT INTO pages (url, domain, status, title, outlinks, edges, first_fetched, fetched_at,
-                   domain_links)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (url) DO UPDATE SET
-    domain = excluded.domain, status = excluded.status, title = excluded.title,
-    outlinks = excluded.outlinks, edges = excluded.edges,
-    fetched_at = max(pages.fetched_at, excluded.fetched_at),
-    domain_links = coalesce(excluded.domain_links, pages.domain_links)
-"""
+def _upsert(
+    table: str, record: type, key: tuple[str, ...], updates: dict[str, str], nulls: int = 0
+) -> str:
+    """An upsert of the record's columns (crawler/items.py) into `table`, by
+    `key`: on conflict, the crawl's fields are overwritten and the store's
+    set as `updates` says (the others, like first_seen, are kept). The last
+    `nulls` columns get NULL rather than a value."""
+    columns = [f.name for f in spec(record) if f.sql]
+    changed = {
+        **{f.name: f"excluded.{f.name}" for f in spec(record) if f.sql and f.set_by == "crawl"},
+        **updates,
+    }
+    assignments = ",\n    ".join(
+        f"{name} = {changed[name]}" for name in columns if name in changed and name not in key
+    )
+    values = ["?"] * (len(columns) - nulls) + ["NULL"] * nulls
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)})\n"
+        f"VALUES ({', '.join(values)})\n"
+        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET\n    {assignments}\n"
+    )
+
+
+_EDGE_UPDATES = {
+    "last_seen": "max(edges.last_seen, excluded.last_seen)",
+    "lost_at": "excluded.lost_at",
+    "lost_reason": "excluded.lost_reason",
+}
+UPSERT_EDGE = _upsert("edges", Edge, ("source_url", "target_url"), _EDGE_UPDATES)
+# The same for a live edge, without its last two values (lost_at, lost_reason):
+# the sqlite3 module binds None far slower than a string, and most edges written
+# are live.
+UPSERT_LIVE_EDGE = _upsert("edges", Edge, ("source_url", "target_url"), _EDGE_UPDATES, nulls=2)
+
+UPSERT_PAGE = _upsert(
+    "pages",
+    Page,
+    ("url",),
+    {
+        "fetched_at": "max(pages.fetched_at, excluded.fetched_at)",
+        "domain_links": "coalesce(excluded.domain_links, pages.domain_links)",
+    },
+)
+# The pages columns, in order: the page item's values, but these.
+PAGE_COLUMNS = tuple(f.name for f in spec(Page) if f.sql)
+# An edge's crawl fields, and which of them SQLite keeps as JSON text (lists).
+_CRAWL_VALUES = itemgetter(*EDGE_CRAWL_FIELDS)
+_JSON_VALUES = tuple(
+    index for index, name in enumerate(EDGE_CRAWL_FIELDS) if name in names(Edge, kind="list")
+)
 
 ADD_DOMAIN_LINKS = """
 INSERT INTO domain_links (source_domain, target_domain, links, pages) VALUES (?, ?, ?, ?)
@@ -180,7 +198,7 @@ class SQLiteWrites(SQLiteConnected):
             )
 
     @staticmethod
-    def _edge_row(e: Edge, previous: Mapping[str, Mapping[str, Any]], seen_at: str) -> tuple:
+    def _edge_row(e: EdgeItem, previous: Mapping[str, Mapping[str, Any]], seen_at: str) -> tuple:
         """An edge's UPSERT_EDGE values, given its page's stored edges."""
         stored = previous.get(e["target_url"])
         return (
@@ -205,17 +223,13 @@ def _add_graph_change(graph: GraphChange, page: PageItem, before: Mapping[str, i
 def _page_row(page: PageItem) -> tuple:
     """A page's UPSERT_PAGE values."""
     domain_links = page.get("domain_links")
-    return (
-        page["url"],
-        page["domain"],
-        page["status"],
-        page["title"],
-        page["outlinks"],
-        len(page["edges"]),
-        page["fetched_at"],
-        page["fetched_at"],
-        None if domain_links is None else orjson.dumps(domain_links).decode(),
-    )
+    values = {
+        **page,
+        "edges": len(page["edges"]),
+        "first_fetched": page["fetched_at"],
+        "domain_links": None if domain_links is None else orjson.dumps(domain_links).decode(),
+    }
+    return tuple(values[name] for name in PAGE_COLUMNS)
 
 
 def _gone_edges(
@@ -233,25 +247,14 @@ def _gone_edges(
     ]
 
 
-def _live_edge_row(e: Edge, seen_at: str) -> tuple:
-    """An edge's UPSERT_LIVE_EDGE values."""
-    rel = e["rel"]
-    return (
-        e["source_url"],
-        e["target_url"],
-        e["source_domain"],
-        e["target_domain"],
-        e["target_host"],
-        e["anchor"],
-        e["alt"],
-        "[]" if rel == [] else orjson.dumps(rel).decode(),  # most links have no rel
-        int(e["nofollow"]),
-        e["link_type"],
-        e["source_title"],
-        e["source_status"],
-        seen_at,
-        seen_at,
-    )
+def _live_edge_row(e: EdgeItem, seen_at: str) -> tuple:
+    """An edge's UPSERT_LIVE_EDGE values: its crawl fields (lists as JSON,
+    bools as 0 or 1: sqlite3 binds a bool as an int), then first and last seen."""
+    values = list(_CRAWL_VALUES(e))
+    for index in _JSON_VALUES:
+        value = values[index]
+        values[index] = "[]" if value == [] else orjson.dumps(value).decode()  # most: no rel
+    return (*values, seen_at, seen_at)
 
 
 def _runs(pages: list[PageItem]) -> Iterator[list[PageItem]]:
