@@ -8,7 +8,7 @@
 (``$XDG_CACHE_HOME`` respected; `apt-get update` first if the package lists
 lack them) and `dpkg-deb -x` unpacks them next to it; nothing lands in the
 repository. Each package's HTML tree is one host, served as it is by the
-fixture web's proxy server (tests/fixtureweb/server.py): relative links stay
+fixture web's proxy server (crawler/testing/fixtureweb/server.py): relative links stay
 relative, and the absolute links to python.org, github.com, ... are the
 outbound links a backlink crawl records for the watched domains in WATCH.
 """
@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-from tests.fixtureweb.model import Response
-from tests.fixtureweb.server import FixtureServer
+from crawler.testing.fixtureweb.model import Response
+from crawler.testing.fixtureweb.server import FixtureServer
 
 
 @dataclass(frozen=True, slots=True)

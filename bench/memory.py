@@ -1,5 +1,5 @@
 """Benchmark 6, memory: peak RSS of one worker over a 20,000-page crawl of the fixture
-web (tests/fixtureweb, generated at that size; 2,000 with --quick), and whether
+web (crawler/testing/fixtureweb, generated at that size; 2,000 with --quick), and whether
 it grows with the pages crawled.
 
 One `scrapy crawl backlinks` on the embedded default (the fixture web's seeds,
@@ -26,7 +26,7 @@ from bench.measure import mib
 from bench.plan import Plan
 from bench.report import Row, Section, Table, verdict
 from bench.webserver import ProxyServer
-from tests.fixtureweb import MAX_DEPTH, build_web
+from crawler.testing.fixtureweb import MAX_DEPTH, build_web
 
 TITLE = "6. Memory - one worker over a generated 20,000-page web"
 CHECKPOINTS = (0.1, 0.25, 0.5, 0.75, 1.0)
@@ -58,7 +58,7 @@ def run(plan: Plan, workdir: Path) -> Section:
     pages = plan.memory_pages
     web = build_web(version=1, pages=pages, seed=0)
     section = Section(TITLE.replace("20,000", f"{pages:,}"))
-    with ProxyServer("tests.fixtureweb", ["--pages", str(pages)], workdir) as server:
+    with ProxyServer("crawler.testing.fixtureweb", ["--pages", str(pages)], workdir) as server:
         tag = "memory"
         argv = ours_argv(
             list(web.seeds),

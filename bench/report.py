@@ -186,7 +186,7 @@ def _binary_version(argv: list[str], pattern: str) -> str:
 
 
 def versions() -> str:
-    from tests.servers import find_binary
+    from crawler.testing.servers import find_binary
 
     redis = find_binary("redis-server") or "redis-server"
     ferretdb = find_binary("ferretdb") or "ferretdb"

@@ -1,4 +1,4 @@
-"""Redis and FerretDB for the benchmarks: tests/servers.py's servers, tuned for measuring.
+"""Redis and FerretDB for the benchmarks: crawler/testing/servers.py's servers, tuned for measuring.
 
 The test suite's RedisServer fsyncs every write (`appendfsync always`), which a
 benchmark of CPU cost should not charge to anyone. Here Redis runs as deployed:
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.servers import FerretDBServer, RedisServer, ServerUnavailable
+from crawler.testing.servers import FerretDBServer, RedisServer, ServerUnavailable
 
 __all__ = ["BenchRedis", "ServerUnavailable", "bench_ferretdb", "bench_redis"]
 

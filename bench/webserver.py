@@ -1,7 +1,7 @@
 """The HTTP proxy a benchmark crawls through, in its own process.
 
 Both `python -m bench.corpus serve` (the real pages) and `python -m
-tests.fixtureweb serve` (the generated web) take `--port-file` and
+crawler.testing.fixtureweb serve` (the generated web) take `--port-file` and
 `--access-log`; this starts one, waits for its port, and reads back which
 requests it answered, so a run's pages are counted by the server rather than
 by the crawler being measured.

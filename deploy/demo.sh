@@ -9,7 +9,7 @@ out="${1:-demo}"
 mkdir -p "$out"
 rm -f "$out/linkwatch.db" "$out/linkwatch.db-wal" "$out/linkwatch.db-shm" "$out/port"
 
-python -m tests.fixtureweb serve --port 0 --port-file "$out/port" --access-log "$out/access.log" \
+python -m crawler.testing.fixtureweb serve --port 0 --port-file "$out/port" --access-log "$out/access.log" \
     > "$out/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
@@ -17,8 +17,8 @@ for _ in $(seq 100); do [ -s "$out/port" ] && break; sleep 0.1; done
 [ -s "$out/port" ] || { echo "demo: the fixture web did not start (see $out/server.log)" >&2; exit 1; }
 port=$(cat "$out/port")
 
-seeds=$(python -m tests.fixtureweb seeds)
-watch=$(python -m tests.fixtureweb watch)
+seeds=$(python -m crawler.testing.fixtureweb seeds)
+watch=$(python -m crawler.testing.fixtureweb watch)
 first_watched=${watch%%,*}
 echo "== crawling the fixture web (seeds: $seeds)"
 echo "== watching: $watch"

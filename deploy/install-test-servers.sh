@@ -4,7 +4,7 @@
 #
 #   redis-server  Debian's package, with apt-get (apt-get update only when the install needs it).
 #   ferretdb      FerretDB v1.24.2 (MongoDB wire protocol, SQLite backend), built with Go into
-#                 ${XDG_CACHE_HOME:-~/.cache}/linkwatch/bin/ferretdb, where tests/servers.py looks.
+#                 ${XDG_CACHE_HOME:-~/.cache}/linkwatch/bin/ferretdb, where crawler/testing/servers.py looks.
 #                 Reuses the Go module and build caches; a first build takes about 2.5 minutes.
 set -uo pipefail
 

@@ -15,14 +15,14 @@ db="$work/linkwatch.db"
 
 crawl() {  # crawl VERSION DATE [SEEDS]
     rm -f "$work/port"
-    python -m tests.fixtureweb serve --version "$1" --port 0 --port-file "$work/port" \
+    python -m crawler.testing.fixtureweb serve --version "$1" --port 0 --port-file "$work/port" \
         > "$work/server.log" 2>&1 &
     local server=$!
     for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
     http_proxy="http://127.0.0.1:$(cat "$work/port")" no_proxy="" LINKWATCH_DB="$db" \
         FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f "@$2" scrapy crawl backlinks \
-        -a seeds="${3:-$(python -m tests.fixtureweb seeds)}" \
-        -a watch="$(python -m tests.fixtureweb watch)" \
+        -a seeds="${3:-$(python -m crawler.testing.fixtureweb seeds)}" \
+        -a watch="$(python -m crawler.testing.fixtureweb watch)" \
         -s LOG_LEVEL=WARNING -s LINKWATCH_ALLOW_PRIVATE_NETWORKS=1 -s AUTOTHROTTLE_ENABLED=0 \
         -s LOGSTATS_INTERVAL=0
     kill "$server"; wait "$server" 2>/dev/null || true

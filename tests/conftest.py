@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from tests import servers
+from crawler.testing import servers
 
 IN_CI = bool(os.environ.get("CI"))
 

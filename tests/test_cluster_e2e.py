@@ -14,8 +14,9 @@ import time
 import orjson
 import pytest
 
-from tests import servers
-from tests.crawling import (
+from crawler.testing import servers
+from crawler.testing.fixtureweb import FixtureServer, build_web, max_concurrency
+from tests.support.crawling import (
     ROOT,
     assert_clean_log,
     assert_edges_equal,
@@ -23,7 +24,6 @@ from tests.crawling import (
     crawl_env,
     sqlite_edges,
 )
-from tests.fixtureweb import FixtureServer, build_web, max_concurrency
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis]
 

@@ -10,7 +10,8 @@ import sys
 import orjson
 import pytest
 
-from tests.crawling import (
+from crawler.testing.fixtureweb import FixtureServer, build_web
+from tests.support.crawling import (
     ROOT,
     assert_clean_log,
     assert_edges_equal,
@@ -19,7 +20,6 @@ from tests.crawling import (
     run_crawl,
     sqlite_edges,
 )
-from tests.fixtureweb import FixtureServer, build_web
 
 pytestmark = pytest.mark.e2e
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtureweb import (
+from crawler.testing.fixtureweb import (
     LOST_REASONS,
     MAX_DEPTH,
     FixtureServer,
@@ -27,7 +27,7 @@ from tests.fixtureweb import (
     route,
     truth_changes,
 )
-from tests.fixtureweb.__main__ import main as cli_main
+from crawler.testing.fixtureweb.__main__ import main as cli_main
 
 ROOT = Path(__file__).resolve().parents[1]
 EDGE_KEYS = {
@@ -455,7 +455,7 @@ def test_cli_serve(tmp_path):
     port_file, log = tmp_path / "port", tmp_path / "access.jsonl"
     proc = subprocess.Popen(
         [
-            *(sys.executable, "-m", "tests.fixtureweb", "serve", "--pages", "500"),
+            *(sys.executable, "-m", "crawler.testing.fixtureweb", "serve", "--pages", "500"),
             *("--port-file", str(port_file), "--access-log", str(log)),
         ],
         cwd=ROOT,

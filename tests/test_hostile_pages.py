@@ -18,10 +18,10 @@ import pytest
 
 import crawler.spiders.backlinks
 from crawler.extraction import ANCHOR_MAX_CHARS, extract_links
+from crawler.testing.fixtureweb import FixtureServer, Response
 from crawler.traps import markup_trap
-from tests.crawling import crawl_env, sqlite_edges
-from tests.fixtureweb import FixtureServer, Response
-from tests.localweb import LocalWeb, html, page, watched_crawl
+from tests.support.crawling import crawl_env, sqlite_edges
+from tests.support.localweb import LocalWeb, html, page, watched_crawl
 
 try:
     from compression import zstd  # Python 3.14

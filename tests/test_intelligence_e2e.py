@@ -1,5 +1,5 @@
 """End to end on both stores: a real crawl of the fixture web (with its link
-farm and the competitors' referrers, tests/fixtureweb/profiles.py), then
+farm and the competitors' referrers, crawler/testing/fixtureweb/profiles.py), then
 `linkwatch rank | gap | toxic | disavow | report | export` as processes.
 
 The expectations are the fixture's, written by hand: the farm trips exactly
@@ -19,10 +19,9 @@ import pytest
 
 from crawler.intelligence.disavow import MAX_BYTES, MAX_LINES, validate_disavow
 from crawler.intelligence.export import EXPORT_FIELDS
-from tests.crawling import ROOT
-from tests.fixtureweb import build_web
-from tests.fixtureweb.model import COMPETITORS
-from tests.fixtureweb.profiles import (
+from crawler.testing.fixtureweb import build_web
+from crawler.testing.fixtureweb.model import COMPETITORS
+from crawler.testing.fixtureweb.profiles import (
     BRANDS_PER_PAGE,
     FARM_ANCHORS,
     FARM_DOMAIN,
@@ -33,6 +32,7 @@ from tests.fixtureweb.profiles import (
     FARM_WATCHED,
     GAP,
 )
+from tests.support.crawling import ROOT
 from tests.test_recrawl_e2e import Location, crawl
 
 pytestmark = pytest.mark.e2e

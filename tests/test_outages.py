@@ -22,12 +22,12 @@ import pytest
 from twisted.internet.defer import Deferred
 
 from crawler.items import utc_now
+from crawler.testing import servers
+from crawler.testing.fixtureweb import FixtureServer
 from pipelines.store import BatchWriter
 from pipelines.stores import StoreError, open_store
-from tests import servers
-from tests.crawling import crawl_env, sqlite_edges
-from tests.fixtureweb import FixtureServer
-from tests.localweb import LocalWeb, page, watched_crawl
+from tests.support.crawling import crawl_env, sqlite_edges
+from tests.support.localweb import LocalWeb, page, watched_crawl
 
 EDGES = 2
 

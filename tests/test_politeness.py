@@ -18,10 +18,10 @@ from scrapy.robotstxt import ProtegoRobotParser
 
 from crawler.domains import registered_domain
 from crawler.robots import ALLOW, SKIP, RobotsFile, decide, must_retry
-from tests.crawling import crawl_env
-from tests.fixtureweb import FixtureServer
-from tests.fixtureweb.server import max_concurrency
-from tests.localweb import LocalWeb, html, page, watched_crawl
+from crawler.testing.fixtureweb import FixtureServer
+from crawler.testing.fixtureweb.server import max_concurrency
+from tests.support.crawling import crawl_env
+from tests.support.localweb import LocalWeb, html, page, watched_crawl
 
 UA = "linkwatch/0.1 (+https://github.com/linkwatch/linkwatch)"
 WATCH = "mysite.test"
@@ -315,7 +315,7 @@ def shared_crawl(tmp_path, redis_url):
     import subprocess
     import uuid
 
-    from tests.crawling import ROOT, crawl_command
+    from tests.support.crawling import ROOT, crawl_command
 
     def run(web, seeds, workers=2, settings=None, delay=0.05):
         log = tmp_path / f"access-{uuid.uuid4().hex}.jsonl"

@@ -21,7 +21,8 @@ from datetime import datetime
 import pymongo
 import pytest
 
-from tests.crawling import (
+from crawler.testing.fixtureweb import FixtureServer, build_web, truth_changes
+from tests.support.crawling import (
     ROOT,
     assert_clean_log,
     assert_edges_equal,
@@ -30,7 +31,6 @@ from tests.crawling import (
     run_crawl,
     sqlite_edges,
 )
-from tests.fixtureweb import FixtureServer, build_web, truth_changes
 
 pytestmark = pytest.mark.e2e
 

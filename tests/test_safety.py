@@ -34,11 +34,11 @@ from crawler.safety import (
     ip_literal,
     refused_names,
 )
+from crawler.testing import servers
+from crawler.testing.fixtureweb import FixtureServer
 from crawler.urls import normalize_url, url_host
-from tests import servers
-from tests.crawling import ROOT, assert_clean_log, crawl_env, sqlite_edges
-from tests.fixtureweb import FixtureServer
-from tests.localweb import LocalWeb, html, page, watched_crawl
+from tests.support.crawling import ROOT, assert_clean_log, crawl_env, sqlite_edges
+from tests.support.localweb import LocalWeb, html, page, watched_crawl
 
 GUARD_ON = {
     "LINKWATCH_ALLOW_PRIVATE_NETWORKS": "0",

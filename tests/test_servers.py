@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.servers import (
+from crawler.testing.servers import (
     ExternalServer,
     FerretDBServer,
     RedisServer,

@@ -19,7 +19,7 @@ from pipelines.stores import (
 )
 from pipelines.stores.mongo import MongoStore
 from pipelines.stores.sqlite import SQLiteStore
-from tests.crawling import (
+from tests.support.crawling import (
     ROOT,
     assert_clean_log,
     assert_edges_equal,
@@ -172,7 +172,7 @@ def test_every_store_command_takes_store():
 
 @pytest.mark.e2e
 def test_a_crawl_into_linkwatch_store_stores_the_ground_truth(tmp_path):
-    from tests.fixtureweb import FixtureServer, build_web
+    from crawler.testing.fixtureweb import FixtureServer, build_web
 
     web = build_web(version=1)
     db = tmp_path / "by-uri.db"

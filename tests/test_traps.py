@@ -14,10 +14,10 @@ import itertools
 import pytest
 
 import crawler.spiders.backlinks
+from crawler.testing.fixtureweb import FixtureServer
 from crawler.traps import trap_reason
-from tests.crawling import crawl_env
-from tests.fixtureweb import FixtureServer
-from tests.localweb import LocalWeb, page, watched_crawl
+from tests.support.crawling import crawl_env
+from tests.support.localweb import LocalWeb, page, watched_crawl
 
 # --- the rule ------------------------------------------------------------------------
 

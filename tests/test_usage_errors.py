@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.crawling import ROOT, crawl_command, crawl_env
+from tests.support.crawling import ROOT, crawl_command, crawl_env
 
 
 def run(argv, **kwargs):

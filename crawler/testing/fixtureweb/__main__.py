@@ -1,4 +1,4 @@
-"""python -m tests.fixtureweb: serve the fixture web, or print its truth.
+"""python -m crawler.testing.fixtureweb: serve the fixture web, or print its truth.
 
     serve  [--port 0] [--port-file F] [--access-log F] [--delay S] [web options]
     truth  --out F [web options]        JSON: seeds, watch, edges, pages, never_fetch
@@ -31,7 +31,7 @@ def _web_options(p: argparse.ArgumentParser) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m tests.fixtureweb", description="The linkwatch fixture web."
+        prog="python -m crawler.testing.fixtureweb", description="The linkwatch fixture web."
     )
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="serve the web as an HTTP proxy on 127.0.0.1")

@@ -1,7 +1,7 @@
 """A deterministic local web of many sites, the ground truth of a correct crawl
 of it, and an HTTP server that serves it as a proxy.
 
-    from tests.fixtureweb import FixtureServer, build_web
+    from crawler.testing.fixtureweb import FixtureServer, build_web
 
     web = build_web(version=1, pages=150, seed=0)
     with FixtureServer(web, access_log=None, delay=0.0) as server:
@@ -15,7 +15,7 @@ fetch is a CONNECT in the access log (answered 405), never a DNS lookup.
 
 Modules: model.py (pages, expected edges), sites.py (the hand-written sites and
 their tricky cases), generator.py (bulk pages, FixtureWeb, the truth),
-server.py (the proxy server), __main__.py (the CLI: ``python -m tests.fixtureweb
+server.py (the proxy server), __main__.py (the CLI: ``python -m crawler.testing.fixtureweb
 serve|truth|seeds|watch``).
 """
 

@@ -14,7 +14,7 @@ import orjson
 from crawler.items import EDGE_CRAWL_FIELDS, Edge, names
 from crawler.urls import url_host
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 # The fields a crawl decides (the others are the store's: its clock, lost links).
 COMPARED_FIELDS = EDGE_CRAWL_FIELDS

@@ -5,7 +5,7 @@ a function, for endless sites), and is served by the fixture web's own proxy
 server: ``FixtureServer(LocalWeb(...))``. Nothing leaves 127.0.0.1: the crawl
 reaches every host through that proxy, which answers from memory.
 
-``watched_crawl`` runs ``scrapy crawl backlinks`` like tests/crawling.py does,
+``watched_crawl`` runs ``scrapy crawl backlinks`` like tests/support/crawling.py does,
 and meanwhile samples the process with psutil (memory, listening sockets);
 the ``StatsFile`` extension writes the crawl's final stats, finish reason and
 peak RSS to a JSON file, so tests read numbers instead of parsing logs.
@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.crawling import ROOT, crawl_command
-from tests.fixtureweb import Response
+from crawler.testing.fixtureweb import Response
+from tests.support.crawling import ROOT, crawl_command
 
 HTML = "text/html; charset=utf-8"
 
@@ -112,7 +112,7 @@ def _jsonable(value: Any) -> bool:
     return isinstance(value, (int, float, str, bool)) or value is None
 
 
-STATS_EXTENSION = json.dumps({"tests.localweb.StatsFile": 0})
+STATS_EXTENSION = json.dumps({"tests.support.localweb.StatsFile": 0})
 
 
 @dataclass

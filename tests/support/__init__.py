@@ -1,0 +1,1 @@
+"""Helpers for the tests only: crawl runners and small hand-made webs."""
