@@ -15,6 +15,9 @@ Plain module, no pytest: servers are started and stopped by the caller, also as 
 managers. Servers still running when the interpreter exits are stopped by ``atexit``, and on
 Linux they receive SIGTERM should the test process die (PR_SET_PDEATHSIG; it fires when the
 *thread* that started the server ends, so start servers from the main thread).
+
+Over 400 lines: two servers' whole lifecycle (find or build the binary, start on a
+free port, wait, stop, restart on the same data) share one base class here.
 """
 
 from __future__ import annotations

@@ -20,6 +20,9 @@ mysite.test's competitors acme.test, globex.test, initech.test.
 Hosts of watched and unwatched non-seed domains are traps: the server answers
 any path there with a page of links, so a crawler that wrongly fetches one
 produces wrong edges as well as access-log entries.
+
+Over 400 lines: the bulk sites' page template and the breadth-first walk that
+derives the truth belong together, so a change to one is checked against the other.
 """
 
 from __future__ import annotations

@@ -12,6 +12,9 @@ docs/edge-semantics.md, each page written next to the edges it must produce.
 - a link farm and the sites linking to mysite.test's competitors: profiles.py.
 
 ``version=2`` changes some pages (the ``if w.v2`` branches) for recrawl tests.
+
+Long on purpose (~900 lines): it is data, a page of HTML next to each edge it must
+produce; split by site it would scatter the cases a reader compares.
 """
 
 from __future__ import annotations
