@@ -60,6 +60,8 @@ MAX_REDIRECTS = 5
 MAX_RETRY_AFTER = 600.0
 # robots.txt bodies kept for the other workers; RFC 9309 asks parsers to read 500 KiB.
 MAX_BODY = 500 * 1024
+# The lock on a host's robots.txt outlives one fetch; a deferred host's retries extend it
+# (SharedRobots.lock_seconds), so no second worker fetches while the first still waits.
 LOCK_SECONDS = 60
 WAIT_POLL = 0.2
 
@@ -158,7 +160,9 @@ class RobotsMiddleware:
         self.retry_delay = retry_delay
         self.max_age = max_age
         self.parser_class = load_object(crawler.settings.get("ROBOTSTXT_PARSER"))
-        self.rules: dict[str, HostRules] = {}
+        # origin -> (rules, when decided): a long-running worker reads a host's
+        # robots.txt again once it is LINKWATCH_ROBOTS_MAX_AGE old.
+        self.rules: dict[str, tuple[HostRules, float]] = {}
         self.pending: dict[str, asyncio.Future[HostRules]] = {}
         self.shared: SharedRobots | None = None
         self.skipped_hosts: set[str] = set()
@@ -192,8 +196,10 @@ class RobotsMiddleware:
         if parsed.scheme not in ("http", "https"):
             return
         origin = f"{parsed.scheme}://{parsed.netloc}"
-        rules = self.rules.get(origin)
-        if rules is None:
+        known = self.rules.get(origin)
+        if known is not None and (not self.max_age or time.monotonic() - known[1] < self.max_age):
+            rules = known[0]
+        else:
             rules = await self.rules_for(origin, parsed.hostname or "")
         if rules.verdict == SKIP:
             self.stats.inc_value(f"linkwatch/robots/skipped/{rules.reason}")
@@ -226,7 +232,7 @@ class RobotsMiddleware:
             raise
         finally:
             self.pending.pop(origin, None)
-        self.rules[origin] = rules
+        self.rules[origin] = (rules, time.monotonic())
         self.announce(host, rules)
         future.set_result(rules)
         return rules
@@ -323,11 +329,19 @@ class SharedRobots:
     fetched by this worker alone, as in an embedded crawl (nothing waits).
     """
 
-    def __init__(self, server: Any, keys: Any, queue_key: Any, frontier: Any) -> None:
+    def __init__(
+        self,
+        server: Any,
+        keys: Any,
+        queue_key: Any,
+        frontier: Any,
+        lock_seconds: float = LOCK_SECONDS,
+    ) -> None:
         self.server = server
         self.keys = keys
         self.queue_key = queue_key  # host -> the frontier queue it belongs to
         self.frontier = frontier  # () -> the frontier scheduler, or None
+        self.lock_seconds = lock_seconds
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SharedRobots:
@@ -338,11 +352,17 @@ class SharedRobots:
         s = crawler.settings
         keys = FrontierKeys.for_spider(s.get("LINKWATCH_REDIS_PREFIX"), crawler.spidercls.name)
         key = politeness_key_setting(s)
+        # Long enough for every try of a deferred host: the waits between them, a
+        # download timeout for each, and a minute to spare.
+        retries = s.getint("LINKWATCH_ROBOTS_RETRIES")
+        waits = s.getfloat("LINKWATCH_ROBOTS_RETRY_DELAY") * (2**retries - 1)
+        lock = waits + (retries + 1) * s.getfloat("DOWNLOAD_TIMEOUT") + LOCK_SECONDS
         return cls(
             redis_client(s.get("REDIS_URL")),
             keys,
             lambda host: slot_key(host, "host" if key == "ip" else key),
             lambda: getattr(crawler.engine, "scheduler", None),
+            lock_seconds=lock,
         )
 
     async def get_or_fetch(
@@ -357,7 +377,8 @@ class SharedRobots:
                     robots = RobotsFile.from_json(raw)
                     if not max_age or time.time() - robots.fetched_at < max_age:
                         return robots
-                if self.server.set(self.keys.robots_lock(host), b"1", nx=True, ex=LOCK_SECONDS):
+                lock = self.keys.robots_lock(host)
+                if self.server.set(lock, b"1", nx=True, ex=int(self.lock_seconds)):
                     break
                 await asyncio.sleep(WAIT_POLL)  # another worker is fetching it
         except redis.RedisError as exc:
