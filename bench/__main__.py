@@ -34,6 +34,7 @@ BENCHMARKS = {
     "ingest": "5. Store ingest",
     "memory": "6. Memory",
     "broadweb": "7. Broad web — politeness and throughput on 160 slow sites",
+    "discovery": "8. Discovery — referring domains found by expansion, focused vs bfs",
 }
 
 

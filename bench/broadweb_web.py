@@ -587,16 +587,21 @@ async def _serve(args: argparse.Namespace) -> None:
     web = BroadWeb(args.sites, args.seed)
     if args.out:
         web.write(args.out)
-    server = BroadWebServer(web, args.port, args.access_log)
+    await serve_until_stopped(BroadWebServer(web, args.port, args.access_log), web, args.port_file)
+
+
+async def serve_until_stopped(server: Any, web: Any, port_file: Path | None) -> None:
+    """Start `server`, announce its port (stdout, and `port_file` if given), serve
+    until SIGINT or SIGTERM. Shared by every generated web's `serve` command."""
     await server.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    if args.port_file:
-        tmp = args.port_file.with_name(args.port_file.name + ".tmp")
+    if port_file:
+        tmp = port_file.with_name(port_file.name + ".tmp")
         tmp.write_text(f"{server.port}\n")
-        os.replace(tmp, args.port_file)
+        os.replace(tmp, port_file)
     print(f"port {server.port}", flush=True)
     print(web.describe(), flush=True)
     try:

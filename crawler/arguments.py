@@ -9,7 +9,7 @@ is one line a user can act on.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from crawler.domains import clean_domain
@@ -128,21 +128,84 @@ class CrawlArguments:
     watch: list[str]
     depth: int
     max_pages_per_domain: int
+    # Discovery (crawler/discovery.py): hops of expansion, 0 for none, and its limits.
+    expand: int = 0
+    max_domains: int = 1000
+    expand_depth: int = 1
+    expand_pages: int = 50
+    strategy: str = "focused"
+    keywords: list[str] = field(default_factory=list)
+    # Sites known to link to a watched domain (a Search Console export as seeds).
+    referring: list[str] = field(default_factory=list)
+    # Rows of a seeds export that could not be read, one line each, to be logged.
+    warnings: list[str] = field(default_factory=list)
 
 
-KNOWN_ARGUMENTS = ("seeds", "watch", "depth", "max_pages_per_domain")
+KNOWN_ARGUMENTS = (
+    "seeds", "watch", "depth", "max_pages_per_domain",
+    "expand", "max_domains", "expand_depth", "expand_pages", "strategy", "keywords",
+)  # fmt: skip
+STRATEGIES = ("focused", "bfs")
+
+
+@dataclass(frozen=True, slots=True)
+class ExpansionDefaults:
+    """The LINKWATCH_EXPAND* settings, the defaults of the discovery arguments."""
+
+    expand: int = 0
+    max_domains: int = 1000
+    depth: int = 1
+    pages: int = 50
+    strategy: str = "focused"
+
+
+def read_seeds(value: str | None) -> tuple[list[str], list[str], list[str]]:
+    """Seeds, referring domains and warnings of `-a seeds=`: a list, or a Search
+    Console links export (crawler/gsc.py) given as @file."""
+    from crawler.gsc import ExportError, looks_like_export, parse_link_export
+
+    if value and value.strip().startswith("@"):
+        path = Path(value.strip()[1:]).expanduser()
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError):
+            text = ""  # read_list says why, in its words
+        if looks_like_export(text):
+            try:
+                export = parse_link_export(text)
+            except ExportError as exc:
+                raise ArgumentError(f"seeds: {path}: {exc}") from None
+            if not export.seeds:
+                raise ArgumentError(f"seeds: {path}: no linking page or site in the export")
+            warnings = [f"seeds: {path} line {line}: {why}" for line, why in export.problems]
+            return export.seeds, export.referring, warnings
+    return parse_seeds(value), [], []
 
 
 def parse_crawl_arguments(
-    args: dict[str, str], *, default_depth: int, default_max_pages: int, need_seeds: bool = True
+    args: dict[str, str],
+    *,
+    default_depth: int,
+    default_max_pages: int,
+    need_seeds: bool = True,
+    expansion: ExpansionDefaults | None = None,
 ) -> CrawlArguments:
     unknown = sorted(set(args) - set(KNOWN_ARGUMENTS) - {"_job"})
     if unknown:
         raise ArgumentError(
             f"unknown spider argument {unknown[0]!r}; known: {', '.join(KNOWN_ARGUMENTS)}"
         )
-    seeds = parse_seeds(args.get("seeds")) if need_seeds or args.get("seeds") else []
+    seeds: list[str] = []
+    referring: list[str] = []
+    warnings: list[str] = []
+    if need_seeds or args.get("seeds"):
+        seeds, referring, warnings = read_seeds(args.get("seeds"))
     watch = parse_watch(args.get("watch")) if need_seeds or args.get("watch") else []
+    x = expansion or ExpansionDefaults()
+    strategy = (args.get("strategy") or x.strategy).strip().lower()
+    if strategy not in STRATEGIES:
+        raise ArgumentError(f"strategy: {strategy!r} is not one of {', '.join(STRATEGIES)}")
+    keywords = read_list(args["keywords"], "keywords") if args.get("keywords") else []
     return CrawlArguments(
         seeds=seeds,
         watch=watch,
@@ -151,4 +214,14 @@ def parse_crawl_arguments(
         max_pages_per_domain=parse_positive_int(
             args.get("max_pages_per_domain"), "max_pages_per_domain", default_max_pages, minimum=1
         ),
+        expand=parse_positive_int(args.get("expand"), "expand", x.expand),
+        max_domains=parse_positive_int(args.get("max_domains"), "max_domains", x.max_domains),
+        expand_depth=parse_positive_int(args.get("expand_depth"), "expand_depth", x.depth),
+        expand_pages=parse_positive_int(
+            args.get("expand_pages"), "expand_pages", x.pages, minimum=1
+        ),
+        strategy=strategy,
+        keywords=[k.lower() for k in keywords],
+        referring=referring,
+        warnings=warnings,
     )

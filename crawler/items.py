@@ -37,11 +37,13 @@ ISODate = NewType("ISODate", str)
 SetBy = Literal["crawl", "store"]
 
 
-def crawl(doc: str, *, sql: str | None = None, exported: bool = True) -> dict[str, Any]:
+def crawl(
+    doc: str, *, sql: str | None = None, exported: bool = True, optional: bool = False
+) -> dict[str, Any]:
     """The metadata of a field the spider sets. `sql` overrides the SQLite
     column declaration the type implies ("" for a field SQLite does not keep);
-    `exported`: a column of `linkwatch export`."""
-    return {"doc": doc, "set_by": "crawl", "sql": sql, "exported": exported}
+    `exported`: a column of `linkwatch export`; `optional`: None unless given."""
+    return {"doc": doc, "set_by": "crawl", "sql": sql, "exported": exported, "optional": optional}
 
 
 def store(doc: str, *, sql: str | None = None, exported: bool = True) -> dict[str, Any]:
@@ -124,6 +126,16 @@ class Page:
             "the watch list of the crawl that fetched the page: only edges into it "
             "can be lost (null: any edge)",
             sql="",
+        )
+    )
+    expansion: dict[str, Any] | None = field(
+        metadata=crawl(
+            "on the first page of a site a discovery crawl expanded into: how it got there "
+            "(domain, via: the page that led there, via_domain, hop, order); stored in "
+            "the expansions table/collection, not with the page",
+            sql="",
+            exported=False,
+            optional=True,
         )
     )
 
@@ -215,8 +227,10 @@ def _builder(record: type) -> Any:
     the dict, keys in the definition's order: a dict display, generated once,
     costs what a hand-written one does."""
     fields = names(record, set_by="crawl")
+    optional = {f.name for f in dataclasses.fields(record) if f.metadata.get("optional")}
+    params = ", ".join(f"{name}=None" if name in optional else name for name in fields)
     source = (
-        f"def new_{record.__name__.lower()}(*, {', '.join(fields)}):\n"
+        f"def new_{record.__name__.lower()}(*, {params}):\n"
         f"    return {{{', '.join(f'{name!r}: {name}' for name in fields)}}}\n"
     )
     namespace: dict[str, Any] = {}

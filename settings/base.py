@@ -65,6 +65,32 @@ LINKWATCH_CONTACT_URL = "https://github.com/linkwatch/linkwatch"
 # LINKWATCH_COMMERCIAL_TERMS from the environment (toxic, disavow, report; see the
 # README's Settings): they judge a stored profile and are not crawl settings.
 
+# --- Discovery --------------------------------------------------------------
+# Hops of expansion to new sites from the seeds' (spider argument `expand`; 0: none).
+LINKWATCH_EXPAND = 0
+# New sites expanded into, in all (spider argument `max_domains`).
+LINKWATCH_EXPAND_MAX_DOMAINS = 1_000
+# Link hops from an expanded site's entry pages that are fetched (`expand_depth`).
+LINKWATCH_EXPAND_DEPTH = 1
+# Pages fetched per expanded site (`expand_pages`; per worker in a shared crawl).
+LINKWATCH_EXPAND_PAGES = 50
+# The order of expansion: focused (best score first) or bfs (`strategy`).
+LINKWATCH_EXPAND_STRATEGY = "focused"
+# Expanded sites crawled at once (in a shared crawl: over all workers).
+LINKWATCH_EXPAND_ACTIVE = 16
+# In a shared crawl, seconds without a page of an expanded site after which it counts as done.
+LINKWATCH_EXPAND_IDLE = 5.0
+# Weights of the focused score that differ from crawler/discovery.py's (JSON or dict).
+LINKWATCH_EXPAND_WEIGHTS: dict[str, float] = {}
+# Never expanded into (nor any domain under them): platforms every site links to,
+# too big to crawl and never a niche, and sites that forbid crawlers.
+LINKWATCH_EXPAND_DENY = [
+    "facebook.com", "instagram.com", "twitter.com", "x.com", "t.co", "linkedin.com",
+    "youtube.com", "youtu.be", "tiktok.com", "pinterest.com", "reddit.com", "threads.net",
+    "whatsapp.com", "t.me", "google.com", "apple.com", "microsoft.com", "amazon.com",
+    "wikipedia.org", "wikimedia.org", "archive.org", "bit.ly", "doubleclick.net",
+]  # fmt: skip
+
 # --- A shared crawl (cluster profile, REDIS_URL) ------------------------------------
 # Prefix of every Redis key of a crawl; %(spider)s is the spider's name.
 LINKWATCH_REDIS_PREFIX = os.environ.get("LINKWATCH_REDIS_PREFIX", "linkwatch:%(spider)s")

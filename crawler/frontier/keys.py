@@ -119,3 +119,8 @@ class FrontierKeys:
     def stats(self) -> str:
         """HASH of crawl-wide counters (pages_stored, edges_stored, ...)."""
         return f"{self.prefix}:stats"
+
+    def expansion(self, name: str) -> str:
+        """A key of a shared discovery crawl (expansion.py lists them): ``cand``
+        ZSET of candidates, ``c:<domain>`` HASH of one, ``hops``, ``prov``..."""
+        return f"{self.prefix}:x:{name}"

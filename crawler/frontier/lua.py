@@ -316,3 +316,130 @@ for i = 6, #ARGV do
 end
 return n
 """
+
+
+# --- Discovery (expansion.py): the candidates of a shared expansion ------------------
+# Their own first ten arguments: the key prefix, the seed-domain SET, the strategy,
+# the six weights (discovery.py's signals, then hop) and the hops allowed.
+_EXPAND_COMMON = """
+local x = ARGV[1] .. ':x:'
+local seeds = ARGV[2]
+local focused = ARGV[3] == 'focused'
+local w = {}
+for i, name in ipairs({'referrers', 'cocitation', 'in_degree', 'authority', 'keywords', 'hop'}) do
+  w[name] = tonumber(ARGV[3 + i])
+end
+local max_hops = tonumber(ARGV[10])
+local LN2 = math.log(2)
+
+local function hop_of(domain)
+  local hop = redis.call('HGET', x .. 'hops', domain)
+  if hop then return tonumber(hop) end
+  if redis.call('SISMEMBER', seeds, domain) == 1 then return 0 end
+  return nil
+end
+
+local function rescore(domain)
+  local c = x .. 'c:' .. domain
+  local order = tonumber(redis.call('HGET', c, 'order'))
+  if not focused then
+    redis.call('ZADD', x .. 'cand', 'NX', -order, domain)
+    return
+  end
+  local v = -w.hop * tonumber(redis.call('HGET', c, 'hop'))
+  for _, name in ipairs({'referrers', 'cocitation', 'in_degree', 'authority', 'keywords'}) do
+    if w[name] ~= 0 then
+      v = v + w[name] * math.log(1 + tonumber(redis.call('HGET', c, name) or '0')) / LN2
+    end
+  end
+  redis.call('ZADD', x .. 'cand', v - order * 1e-9, domain)
+end
+"""
+
+# ARGV[11..]: now (ms), source, url, cites (0/1), targets (the page's sites,
+# for the cash share), then per admissible site: domain, entry URL, keyword hit.
+EXPAND_OBSERVE_LUA = (
+    _EXPAND_COMMON
+    + """
+local now, source, url = tonumber(ARGV[11]), ARGV[12], ARGV[13]
+local cites, targets = ARGV[14] == '1', tonumber(ARGV[15])
+local hop = hop_of(source)
+if not hop then return 0 end
+redis.call('ZADD', x .. 'active', 'XX', now, source)
+if cites and redis.call('SADD', x .. 'referring', source) == 1 then
+  for _, domain in ipairs(redis.call('SMEMBERS', x .. 'outs:' .. source)) do
+    if redis.call('SISMEMBER', x .. 'linkers:' .. domain, source) == 1
+        and redis.call('EXISTS', x .. 'c:' .. domain) == 1 then
+      redis.call('HINCRBY', x .. 'c:' .. domain, 'referrers', 1)
+      rescore(domain)
+    end
+  end
+end
+local referring = redis.call('SISMEMBER', x .. 'referring', source) == 1
+local cash = tonumber(redis.call('HGET', x .. 'cash', source) or '1') / math.max(1, targets)
+local added = 0
+for i = 16, #ARGV, 3 do
+  local domain, entry, kw = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  redis.call('SADD', x .. 'outs:' .. source, domain)
+  if hop < max_hops and not hop_of(domain) then
+    local c = x .. 'c:' .. domain
+    local known = tonumber(redis.call('HGET', c, 'hop') or '-1')
+    if known < 0 then
+      local order = redis.call('INCR', x .. 'found') - 1
+      redis.call('HSET', c, 'hop', hop + 1, 'via', url, 'via_domain', source,
+                 'entry', entry, 'order', order)
+      added = added + 1
+    elseif hop + 1 < known then
+      redis.call('HSET', c, 'hop', hop + 1, 'via', url, 'via_domain', source, 'entry', entry)
+    end
+    if redis.call('SADD', x .. 'linkers:' .. domain, source) == 1 then
+      redis.call('HINCRBY', c, 'in_degree', 1)
+      if referring then redis.call('HINCRBY', c, 'referrers', 1) end
+    end
+    if cites then redis.call('HINCRBY', c, 'cocitation', 1) end
+    redis.call('HINCRBYFLOAT', c, 'authority', cash)
+    if kw == '1' then redis.call('HINCRBY', c, 'keywords', 1) end
+    rescore(domain)
+  end
+end
+return added
+"""
+)
+
+# ARGV[11..]: max_domains, active (sites at once), now (ms), idle (ms). Returns
+# the claimed candidate's hash and score, or nil.
+EXPAND_CLAIM_LUA = (
+    _EXPAND_COMMON
+    + """
+local max_domains, active, now = tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[13])
+redis.call('ZREMRANGEBYSCORE', x .. 'active', '-inf', now - tonumber(ARGV[14]))
+-- The limit holds while the frontier has requests waiting: an idle crawl
+-- (every site done but not yet quiet for `idle`) takes the next site at once.
+local waiting = tonumber(redis.call('GET', ARGV[1] .. ':queued') or '0')
+if waiting > 0 and redis.call('ZCARD', x .. 'active') >= active then return nil end
+while redis.call('HLEN', x .. 'prov') < max_domains do
+  local top = redis.call('ZPOPMAX', x .. 'cand')
+  if #top == 0 then return nil end
+  local domain, value = top[1], top[2]
+  local c = x .. 'c:' .. domain
+  if not hop_of(domain) and redis.call('EXISTS', c) == 1 then
+    local fields = redis.call('HGETALL', c)
+    local record = {}
+    for i = 1, #fields, 2 do record[fields[i]] = fields[i + 1] end
+    redis.call('HSET', x .. 'hops', domain, record.hop)
+    redis.call('HSET', x .. 'cash', domain, 1 + tonumber(record.authority or '0'))
+    redis.call('HSET', x .. 'prov', domain, cjson.encode({
+      via = record.via, via_domain = record.via_domain,
+      hop = tonumber(record.hop), order = tonumber(record.order)}))
+    redis.call('DEL', c, x .. 'linkers:' .. domain)
+    redis.call('ZADD', x .. 'active', now, domain)
+    table.insert(fields, 'score')
+    table.insert(fields, value)
+    table.insert(fields, 'domain')
+    table.insert(fields, domain)
+    return fields
+  end
+end
+return nil
+"""
+)

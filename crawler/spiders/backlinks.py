@@ -6,7 +6,11 @@
 Each fetched page becomes one page item (crawler/items.py) whose edges are the
 page's links into watched domains. Links are followed only inside the seeds'
 registered domains and only while the page's depth is below the limit; links
-that leave the seed domains are recorded, never followed. Redirects and meta
+that leave the seed domains are recorded, never followed, unless the crawl
+discovers (`-a expand=N`, crawler/discovery.py): then the sites they lead to
+are candidates, and the best are crawled too, within their own limits
+(`expand_depth`, `expand_pages`); the first page item of each carries how the
+crawl got there. Redirects and meta
 refreshes are links too (Scrapy's own redirect middlewares are off): an
 internal target is followed, a watched one is an edge from the redirecting URL.
 
@@ -22,12 +26,20 @@ from typing import TYPE_CHECKING, Any
 
 import scrapy
 from scrapy import signals
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import HtmlResponse
 
-from crawler.arguments import ArgumentError, CrawlArguments, clean_seed, parse_crawl_arguments
+from crawler.arguments import (
+    ArgumentError,
+    CrawlArguments,
+    ExpansionDefaults,
+    clean_seed,
+    parse_crawl_arguments,
+)
+from crawler.discovery import DenyList, Discovery, ExpansionLimits, weights_from
 from crawler.domains import WatchList, registered_domain
 from crawler.downloader import politeness_key_setting
+from crawler.expander import Expander
 from crawler.extraction import extract_links
 from crawler.items import new_edge, new_page, utc_now
 from crawler.traps import markup_trap, trap_reason
@@ -40,12 +52,18 @@ if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
     from scrapy.statscollectors import StatsCollector
 
+    from crawler.discovery import Expansion
     from crawler.extraction import Link
     from crawler.items import EdgeItem, PageItem
 
 logger = logging.getLogger(__name__)
 
 REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
+# The meta keys of a request for a site a discovery crawl expanded into, and of
+# an entry page of one: how the crawl got there (its page item takes it to the
+# store, whichever worker fetches it).
+EXPANDED_META = "linkwatch_expanded"
+PROVENANCE_META = "linkwatch_expansion"
 
 
 class BacklinksSpider(scrapy.Spider):
@@ -75,11 +93,24 @@ class BacklinksSpider(scrapy.Spider):
             raise ArgumentError(str(exc)) from None
         if settings.getfloat("LINKWATCH_MAX_CRAWL_DELAY") < 0:
             raise ArgumentError("LINKWATCH_MAX_CRAWL_DELAY must be 0 or more seconds")
+        try:
+            DenyList(settings.getlist("LINKWATCH_EXPAND_DENY"))
+            weights_from(settings.getdict("LINKWATCH_EXPAND_WEIGHTS"))
+        except ValueError as exc:
+            raise ArgumentError(f"LINKWATCH_EXPAND_*: {exc}") from None
+        expansion = ExpansionDefaults(
+            expand=settings.getint("LINKWATCH_EXPAND"),
+            max_domains=settings.getint("LINKWATCH_EXPAND_MAX_DOMAINS"),
+            depth=settings.getint("LINKWATCH_EXPAND_DEPTH"),
+            pages=settings.getint("LINKWATCH_EXPAND_PAGES"),
+            strategy=settings.get("LINKWATCH_EXPAND_STRATEGY"),
+        )
         return parse_crawl_arguments(
             args,
             default_depth=settings.getint("LINKWATCH_DEPTH"),
             default_max_pages=settings.getint("LINKWATCH_MAX_PAGES_PER_DOMAIN"),
             need_seeds=not settings.get("REDIS_URL"),
+            expansion=expansion,
         )
 
     @classmethod
@@ -102,6 +133,10 @@ class BacklinksSpider(scrapy.Spider):
         # every page, and skipping them here avoids building a Request each time.
         self.requested: set[str] = set()
         self.pages_per_domain: dict[str, int] = {}
+        # Discovery (-a expand=N): the sites expanded into and when to take more.
+        self.expander: Expander | None = None
+        for warning in arguments.warnings:
+            logger.warning("%s", warning)
 
     def _set_crawler(self, crawler: Crawler) -> None:
         super()._set_crawler(crawler)
@@ -113,6 +148,26 @@ class BacklinksSpider(scrapy.Spider):
         self.max_path_repeats = settings.getint("LINKWATCH_MAX_PATH_REPEATS")
         self.max_path_segments = settings.getint("LINKWATCH_MAX_PATH_SEGMENTS")
         crawler.signals.connect(self._drop_unlogged_records, signal=signals.engine_started)
+        if self.arguments.expand > 0:
+            crawler.signals.connect(self._expand_when_idle, signal=signals.spider_idle)
+            if not settings.get("REDIS_URL"):  # a shared crawl's is built with its frontier
+                policy = Discovery(
+                    self.crawl_domains,
+                    self.watch.entries,
+                    self.expansion_limits,
+                    self.arguments.strategy,
+                    weights_from(settings.getdict("LINKWATCH_EXPAND_WEIGHTS")),
+                    DenyList(settings.getlist("LINKWATCH_EXPAND_DENY")),
+                    referring=self.arguments.referring,
+                    keywords=self.arguments.keywords,
+                )
+                active = settings.getint("LINKWATCH_EXPAND_ACTIVE")
+                self.expander = Expander(policy, self.expansion_limits, active)
+
+    @property
+    def expansion_limits(self) -> ExpansionLimits:
+        a = self.arguments
+        return ExpansionLimits(a.expand, a.max_domains, a.expand_depth, a.expand_pages)
 
     def _drop_unlogged_records(self) -> None:
         """Scrapy leaves the root logger at NOTSET and filters in its handler, so
@@ -169,6 +224,29 @@ class BacklinksSpider(scrapy.Spider):
             )
         if self.arguments.watch:
             add_watch(frontier.server, frontier.keys, self.arguments.watch)
+        if self.arguments.expand > 0:
+            self.expander = self.shared_expander(frontier)
+
+    def shared_expander(self, frontier: Any) -> Expander:
+        """A shared crawl's expansion: its candidates and sites in the frontier's Redis."""
+        from crawler.frontier.expansion import SharedDiscovery
+
+        settings = self.crawler.settings
+        policy = SharedDiscovery(
+            frontier.server,
+            frontier.keys.prefix,
+            frontier.keys.domains,
+            self.arguments.watch,
+            self.expansion_limits,
+            self.arguments.strategy,
+            weights_from(settings.getdict("LINKWATCH_EXPAND_WEIGHTS")),
+            DenyList(settings.getlist("LINKWATCH_EXPAND_DENY")),
+            keywords=self.arguments.keywords,
+            active=settings.getint("LINKWATCH_EXPAND_ACTIVE"),
+            idle=settings.getfloat("LINKWATCH_EXPAND_IDLE"),
+        )
+        policy.add_referring(self.arguments.referring)
+        return Expander(policy, self.expansion_limits, 1 << 30, counted=False)
 
     def update_scope(self, watch: list[str], domains: set[str]) -> None:
         """The shared watch list and seed domains, re-read by the frontier."""
@@ -182,33 +260,100 @@ class BacklinksSpider(scrapy.Spider):
     def is_internal(self, host: str) -> bool:
         return registered_domain(host) in self.crawl_domains
 
-    def follow_request(self, url: str, depth: int) -> scrapy.Request | None:
-        """A request for an internal URL not requested before, within the page cap."""
+    def follow_request(
+        self,
+        url: str,
+        depth: int,
+        expanded: bool = False,
+        provenance: dict[str, Any] | None = None,
+    ) -> scrapy.Request | None:
+        """A request for an internal URL not requested before, within the page cap.
+        ``expanded``: the URL is on a site a discovery crawl expanded into (its
+        limits apply; its entries, unlike seeds, obey the trap rules)."""
         if url in self.requested:
             return None
-        if depth and (trap := trap_reason(url, self.max_path_repeats, self.max_path_segments)):
+        if (depth or expanded) and (
+            trap := trap_reason(url, self.max_path_repeats, self.max_path_segments)
+        ):
             self.stats.inc_value(f"linkwatch/trap_skipped/{trap}")
             return None
         domain = registered_domain(url_host(url))
         fetched = self.pages_per_domain.get(domain, 0)
-        if fetched >= self.max_pages_per_domain:
+        cap = self.arguments.expand_pages if expanded else self.max_pages_per_domain
+        if fetched >= cap:
             self.stats.inc_value("linkwatch/page_cap_reached")
             return None
         self.pages_per_domain[domain] = fetched + 1
         self.requested.add(url)
+        meta: dict[str, Any] = {"depth": depth}
+        if provenance is not None:
+            meta[PROVENANCE_META] = provenance
+        if expanded:
+            meta[EXPANDED_META] = True
+            if self.expander is not None:
+                self.expander.started(domain)
         # Lower depth first, so pages are reached by their shortest path where
         # the crawl order allows it.
         return scrapy.Request(
             url,
             callback=self.parse,
             errback=self.fetch_failed,
-            meta={"depth": depth},
+            meta=meta,
             priority=-depth,
         )
+
+    # --- discovery ---------------------------------------------------------------
+
+    def expand(self) -> Iterator[scrapy.Request]:
+        """Requests for the entries of the sites to expand into now."""
+        expander = self.expander
+        if expander is None:
+            return
+        while taken := expander.take():
+            for expansion in taken:
+                yield from self.start_expansion(expansion)
+                expander.settle([expansion.domain])
+            if not expander.counted:
+                return  # a shared crawl: one site a page (see crawler/expander.py)
+
+    def start_expansion(self, expansion: Expansion) -> Iterator[scrapy.Request]:
+        record = expansion.provenance
+        self.crawl_domains.add(expansion.domain)
+        provenance = {
+            "domain": record.domain,
+            "via": record.via,
+            "via_domain": record.via_domain,
+            "hop": record.hop,
+            "order": record.order,
+        }
+        self.stats.inc_value("linkwatch/expand/sites")
+        logger.debug("expanding into %s (hop %d, via %s)", record.domain, record.hop, record.via)
+        for entry in expansion.entries:
+            request = self.follow_request(entry, 0, expanded=True, provenance=provenance)
+            if request is not None:
+                yield request
+
+    def expansion_done(self, url: str) -> Iterator[scrapy.Request]:
+        """A request of the crawl ended: its site may be done, and new ones may start."""
+        if self.expander is not None:
+            self.expander.finished(registered_domain(url_host(url)))
+            yield from self.expand()
+
+    def _expand_when_idle(self) -> None:
+        """Nothing left to fetch: expand into more sites if there are candidates."""
+        requests = list(self.expand())
+        for request in requests:
+            self.crawler.engine.crawl(request)
+        if requests:
+            raise DontCloseSpider
 
     # --- parsing -----------------------------------------------------------------
 
     def parse(self, response: scrapy.http.Response) -> Iterator[Any]:
+        yield from self.parse_page(response)
+        yield from self.expansion_done(response.url)
+
+    def parse_page(self, response: scrapy.http.Response) -> Iterator[Any]:
         depth = response.meta.get("depth", 0)
         if response.status in REDIRECT_STATUSES:
             yield from self.parse_redirect(response, depth)
@@ -235,8 +380,11 @@ class BacklinksSpider(scrapy.Spider):
         # internal link), whatever this process has heard of its seeds so far.
         self.crawl_domains.add(item["domain"])
         edges = item["edges"]
-        follow = depth < self.max_depth
+        expanded = bool(response.meta.get(EXPANDED_META))
+        follow = depth < (self.arguments.expand_depth if expanded else self.max_depth)
         source_domain = item["domain"]
+        expander = self.expander
+        outlinks: list[tuple[str, str, str]] = []  # discovery's evidence
         # The domain graph: links from this page to each other registered domain.
         domain_links: dict[str, int] = {}
         for link in page.links:
@@ -244,18 +392,27 @@ class BacklinksSpider(scrapy.Spider):
             target_domain = registered_domain(host)
             if target_domain != source_domain:
                 domain_links[target_domain] = domain_links.get(target_domain, 0) + 1
+                if expander is not None:
+                    outlinks.append((link.url, target_domain, link.anchor))
             if self.watch.match(host) is not None:
                 edges.append(self.edge(item, link, host))
             if follow and target_domain in self.crawl_domains and link.url not in self.requested:
-                request = self.follow_request(link.url, depth + 1)
+                request = self.follow_request(
+                    link.url, depth + 1, self._is_expanded(target_domain, source_domain, expanded)
+                )
                 if request is not None:
                     yield request
         item["domain_links"] = domain_links
+        if expander is not None:
+            evidence = expander.evidence(item["url"], source_domain, outlinks, bool(edges))
+            expander.observe(evidence)
+        item["expansion"] = response.meta.get(PROVENANCE_META)
         self.stats.inc_value("linkwatch/edges_found", len(edges))
         yield item
 
     def parse_redirect(self, response: scrapy.http.Response, depth: int) -> Iterator[Any]:
         item = self.page_item(response, title="", outlinks=0)
+        item["expansion"] = response.meta.get(PROVENANCE_META)
         location = response.headers.get(b"Location")
         if not location:
             yield item
@@ -287,8 +444,13 @@ class BacklinksSpider(scrapy.Spider):
             )
             self.stats.inc_value("linkwatch/edges_found")
         # A redirect is one more hop: the target keeps the depth budget of a link.
-        if depth < self.max_depth and self.is_internal(host):
-            request = self.follow_request(target, depth + 1)
+        expanded = bool(response.meta.get(EXPANDED_META))
+        limit = self.arguments.expand_depth if expanded else self.max_depth
+        if depth < limit and self.is_internal(host):
+            target_domain = registered_domain(host)
+            request = self.follow_request(
+                target, depth + 1, self._is_expanded(target_domain, item["domain"], expanded)
+            )
             if request is not None:
                 yield request
         yield item
@@ -325,7 +487,18 @@ class BacklinksSpider(scrapy.Spider):
             source_status=page["status"],
         )
 
-    def fetch_failed(self, failure: Any) -> None:
+    def _is_expanded(self, target_domain: str, source_domain: str, source_expanded: bool) -> bool:
+        """Whether a link's target is on a site a discovery crawl expanded into."""
+        if target_domain == source_domain:
+            return source_expanded
+        return self.expander is not None and target_domain in self.expander
+
+    def fetch_failed(self, failure: Any) -> Iterator[scrapy.Request]:
+        """Count a failed fetch; its site may be done (discovery: start the next)."""
+        self.count_failure(failure)
+        return self.expansion_done(failure.request.url)
+
+    def count_failure(self, failure: Any) -> None:
         if failure.check(IgnoreRequest):
             # robots.txt and the SSRF guard count their refusals; Scrapy only logs
             # a body that outgrows DOWNLOAD_MAXSIZE while it is decompressed.

@@ -52,6 +52,10 @@ DOMAIN_CHUNK = 500
 AUTHORITY_FIELDS = ("pagerank", "harmonic", "pagerank_raw", "harmonic_raw", "ranked_at")
 
 
+# What a store keeps of an expanded site (a page item's `expansion`, plus when).
+EXPANSION_FIELDS = ("domain", "via", "via_domain", "hop", "order", "found_at")
+
+
 class StoreError(Exception):
     """A store operation failed; `transient` says whether retrying may help."""
 
@@ -245,6 +249,14 @@ class Store(ABC):
     def watched_domains(self) -> list[str]:
         """Registered domains that stored edges point into (some crawl watched
         them), sorted."""
+
+    # --- discovery ----------------------------------------------------------------
+
+    @abstractmethod
+    def expansions(self) -> dict[str, dict[str, Any]]:
+        """Every site a discovery crawl expanded into: domain -> its provenance
+        (EXPANSION_FIELDS: the page that led there, its domain, the hop, the
+        order found, when), the first one recorded for it."""
 
     # --- authority ----------------------------------------------------------------
 

@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "pages": "a domain's pages by live backlinks and referring domains",
     "summary": "each watched domain in a few lines: backlinks, referring domains, lost",
     "recrawl": "pages linking to a domain, oldest crawl first: seeds for a recrawl",
+    "discovered": "referring domains a discovery crawl found, with the path that led there",
     # A shared crawl in Redis.
     "seed": "add seeds to a shared crawl (REDIS_URL)",
     "watch": "the watch list of a shared crawl (REDIS_URL)",

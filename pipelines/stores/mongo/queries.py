@@ -37,6 +37,23 @@ BACKLINKS_ORDER = [
 class MongoQueries(MongoConnected):
     """The `Store` queries over the edges and pages collections."""
 
+    def expansions(self) -> dict[str, dict[str, Any]]:
+        try:
+            docs = list(self.expansion_collection.find().sort([("order", 1), ("_id", 1)]))
+        except mongo_errors.PyMongoError as exc:
+            raise store_error(exc) from exc
+        return {
+            doc["_id"]: {
+                "domain": doc["_id"],
+                "via": doc["via"],
+                "via_domain": doc["via_domain"],
+                "hop": doc["hop"],
+                "order": doc["order"],
+                "found_at": to_iso(doc["found_at"]),
+            }
+            for doc in docs
+        }
+
     @staticmethod
     def _target_filter(target: Target) -> dict[str, Any]:
         query: dict[str, Any] = {"target_domain": target.domain}

@@ -65,6 +65,7 @@ class MongoStore(MongoWrites, MongoQueries, MongoGraph):
             self.page_collection = self.db["pages"]
             self.domain_collection = self.db["domains"]
             self.domain_link_collection = self.db["domain_links"]
+            self.expansion_collection = self.db["expansions"]  # _id: the expanded site
             build = self.client.admin.command("buildInfo")
             self.ferretdb = "ferretdbVersion" in build
             self.grouping = grouping_for(build, self.edge_collection)

@@ -91,10 +91,28 @@ class MongoWrites(MongoCounters):
         created = self._upsert(self.page_collection, batch.pages, known_pages)
         self._count_pages([pages[index] for index in created])
         self._upsert(self.edge_collection, batch.edges, previous)
+        self._write_expansions([page for page in pages if page.get("expansion")])
         self.to_recount[0].update(batch.touched)
         self.to_recount[1].update(batch.linking)
         if time.monotonic() - self.recounted >= self.recount_interval:
             self.recount()
+
+    def _write_expansions(self, pages: list[PageItem]) -> None:
+        """How discovery reached each site: the first record is kept ($setOnInsert)."""
+        if not pages:
+            return
+        writes = []
+        for page in pages:
+            x = page["expansion"]
+            doc = {
+                "via": x["via"],
+                "via_domain": x["via_domain"],
+                "hop": x["hop"],
+                "order": x["order"],
+                "found_at": to_datetime(page["fetched_at"]),
+            }
+            writes.append(UpdateOne({"_id": x["domain"]}, {"$setOnInsert": doc}, upsert=True))
+        self.expansion_collection.bulk_write(writes, ordered=False)
 
     def _previous_edges(self, known: list[str]) -> dict[str, dict[str, Any]]:
         """The stored edges of these stored pages, by _id."""

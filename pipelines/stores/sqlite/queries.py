@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from crawler.items import Edge, names
+from pipelines.stores.base import EXPANSION_FIELDS
 from pipelines.stores.sqlite.schema import EDGE_COLUMNS
 from pipelines.stores.sqlite.sql import SQLiteConnected, like_escape, marks
 
@@ -26,6 +27,18 @@ BOOL_FIELDS = names(Edge, kind="bool")
 
 class SQLiteQueries(SQLiteConnected):
     """The `Store` queries over the edges and pages tables."""
+
+    def expansions(self) -> dict[str, dict[str, Any]]:
+        if "expansions" not in self.tables:  # a file from before discovery, read-only
+            return {}
+        sql = (
+            "SELECT domain, via, via_domain, hop, found_order, found_at FROM expansions "
+            "ORDER BY found_order, domain"
+        )
+        return {
+            row[0]: dict(zip(EXPANSION_FIELDS, row, strict=True))
+            for row in self._tuples().execute(sql)
+        }
 
     def _target_clause(self, target: Target) -> tuple[str, list[Any]]:
         if target.host is None:

@@ -12,6 +12,7 @@ Every index serves a query the CLI or the write path makes:
     domain_links(source, target)         primary key: the domain graph by linking domain
     domain_links(target, source)         who links to a domain (gap)
     domains(domain)                      primary key: authority of a domain
+    expansions(domain)                   primary key: how discovery reached a site
 """
 
 from __future__ import annotations
@@ -52,6 +53,14 @@ CREATE TABLE IF NOT EXISTS domain_links (
     PRIMARY KEY (source_domain, target_domain)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS domain_links_by_target ON domain_links (target_domain, source_domain);
+CREATE TABLE IF NOT EXISTS expansions (
+    domain        TEXT PRIMARY KEY,       -- a site a discovery crawl expanded into
+    via           TEXT NOT NULL,          -- the page that led there
+    via_domain    TEXT NOT NULL,
+    hop           INTEGER NOT NULL,       -- hops from a seed's site
+    found_order   INTEGER NOT NULL,       -- 0: the first candidate that crawl found
+    found_at      TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS domains (
     domain        TEXT PRIMARY KEY,
     pagerank      REAL NOT NULL,          -- 0-100, log-scaled (the authority)

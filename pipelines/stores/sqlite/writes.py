@@ -88,6 +88,12 @@ ON CONFLICT (source_domain, target_domain) DO UPDATE SET
     links = domain_links.links + excluded.links, pages = domain_links.pages + excluded.pages
 """
 
+# The first provenance recorded for a site is kept.
+INSERT_EXPANSION = """
+INSERT INTO expansions (domain, via, via_domain, hop, found_order, found_at)
+VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (domain) DO NOTHING
+"""
+
 # Pages per `IN (...)` of a batch's reads.
 READ_CHUNK = 500
 
@@ -109,6 +115,9 @@ class SQLiteWrites(SQLiteConnected):
                 for run in _runs(pages):
                     self._write_run(run, graph)
                 self._write_graph(graph)
+                expansions = [_expansion_row(p) for p in pages if p.get("expansion")]
+                if expansions:
+                    self.db.executemany(INSERT_EXPANSION, expansions)
         except sqlite3.Error as exc:
             raise store_error(exc, self.path) from exc
 
@@ -272,3 +281,8 @@ def _runs(pages: list[PageItem]) -> Iterator[list[PageItem]]:
         urls |= sources
     if run:
         yield run
+
+
+def _expansion_row(page: PageItem) -> tuple[Any, ...]:
+    x = page["expansion"]
+    return (x["domain"], x["via"], x["via_domain"], x["hop"], x["order"], page["fetched_at"])
