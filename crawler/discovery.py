@@ -39,6 +39,9 @@ the next site to expand out (``Expansion``), with its *provenance*: the page
 that led there and its hop, kept so that ``linkwatch discovered`` can show the
 path from a seed. The shared crawl keeps the same counters and score in Redis
 (crawler/frontier/expansion.py). Search Console exports as seeds: crawler/gsc.py.
+
+Over 400 lines on purpose: the signals, the score and the two queue orders are one
+policy, read and tuned together (bench/discovery_sim.py runs this module as is).
 """
 
 from __future__ import annotations
