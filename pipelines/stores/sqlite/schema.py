@@ -18,6 +18,7 @@ Every index serves a query the CLI or the write path makes:
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 from crawler.items import EDGE_FIELDS, Edge, Page, spec
@@ -79,9 +80,33 @@ CREATE INDEX IF NOT EXISTS pages_by_domain ON pages (domain);
 EDGE_COLUMNS = ", ".join(EDGE_FIELDS)
 
 
+# Opening read-write switches the file to WAL and makes the schema. SQLite answers
+# "database is locked" at once to a second process doing the same (switching
+# journal modes does not wait on the busy timeout): workers started together on
+# one file would fail at start. They try again, for about OPEN_PATIENCE seconds.
+OPEN_PATIENCE = 30.0
+
+
 def connect(path: str, *, readonly: bool) -> tuple[sqlite3.Connection, set[str]]:
     """The database file opened (read-write: in WAL mode, schema made and
     migrated), and the tables it has; raises StoreError."""
+    waited, pause = 0.0, 0.02
+    while True:
+        try:
+            return _connect(path, readonly=readonly)
+        except StoreError as exc:
+            locked = isinstance(exc.__cause__, sqlite3.OperationalError) and (
+                "locked" in str(exc.__cause__) or "busy" in str(exc.__cause__)
+            )
+            if not locked or waited >= OPEN_PATIENCE:
+                raise
+        time.sleep(pause)
+        waited += pause
+        pause = min(pause * 2, 1.0)
+
+
+def _connect(path: str, *, readonly: bool) -> tuple[sqlite3.Connection, set[str]]:
+    db: sqlite3.Connection | None = None
     try:
         if readonly:
             if not Path(path).exists():
@@ -99,6 +124,8 @@ def connect(path: str, *, readonly: bool) -> tuple[sqlite3.Connection, set[str]]
             row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         }
     except sqlite3.Error as exc:
+        if db is not None:
+            db.close()
         raise store_error(exc, path) from exc
     db.row_factory = sqlite3.Row
     return db, tables
