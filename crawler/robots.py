@@ -360,7 +360,7 @@ class SharedRobots:
         return cls(
             redis_client(s.get("REDIS_URL")),
             keys,
-            lambda host: slot_key(host, "host" if key == "ip" else key),
+            lambda host: slot_key(host, key),  # a frontier queue's key ("ip": the host)
             lambda: getattr(crawler.engine, "scheduler", None),
             lock_seconds=lock,
         )

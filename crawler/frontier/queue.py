@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy import Request
 from scrapy_redis.queue import Base as ScrapyRedisQueue
 
-from crawler.domains import registered_domain
+from crawler.downloader import slot_key
 from crawler.frontier import serializer
 from crawler.frontier.bloom import url_hashes
 from crawler.frontier.lua import (
@@ -107,8 +107,9 @@ class Politeness:
 def queue_key(url: str, politeness_key: str = "host") -> str:
     """The queue a canonical URL waits in: its host, or its registered domain
     (LINKWATCH_POLITENESS_KEY = domain). Raises ValueError if it has no host."""
-    host = url_host(url)
-    return registered_domain(host) if politeness_key == "domain" else host
+    # The downloader's slot rule, so a queue and a slot always cover the same hosts
+    # ("ip" keeps per-host queues: the address is known only when downloading).
+    return slot_key(url_host(url), politeness_key)
 
 
 def now_ms() -> int:
