@@ -8,6 +8,10 @@ ranking live here so that commands can show them without loading numpy.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 DAMPING = 0.85
 # L1 change per domain below which power iteration stops.
@@ -22,3 +26,9 @@ SAMPLES = 256
 def authority_key(authority: float | None) -> float:
     """Sort key of an authority, highest first, unranked (None) last."""
     return math.inf if authority is None else -authority
+
+
+def strongest_first(row: Mapping[str, Any]) -> tuple[float, int, str]:
+    """Sort key of a referring-domain row (source_domain, edges, authority):
+    highest authority first, then most edges, then by name."""
+    return authority_key(row["authority"]), -row["edges"], row["source_domain"]

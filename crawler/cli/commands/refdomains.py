@@ -13,7 +13,7 @@ from crawler.cli.common import (
     store_options,
 )
 from crawler.cli.output import write_rows
-from crawler.intelligence.authority import authority_key
+from crawler.intelligence.authority import strongest_first
 
 if TYPE_CHECKING:
     import argparse
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
             # Every referring domain, then the order: one row per domain, not per link.
             ranked = sorted(
                 store.annotate_authority(store.refdomains(target)),
-                key=lambda r: (authority_key(r["authority"]), -r["edges"], r["source_domain"]),
+                key=strongest_first,
             )
             rows = iter(ranked[: args.limit] if args.limit else ranked)
         else:

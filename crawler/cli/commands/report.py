@@ -23,7 +23,7 @@ from crawler.cli.common import (
 )
 from crawler.cli.progress import Progress
 from crawler.cli.toxic_rules import assess_collected, rule_options, rules_from
-from crawler.intelligence.authority import authority_key
+from crawler.intelligence.authority import strongest_first
 from crawler.intelligence.report import ReportData, write_report
 from crawler.intelligence.timeline import build_timeline
 from crawler.intelligence.toxic import LinkCollector
@@ -107,7 +107,7 @@ def _gather(
         if t.score > 0 and not t.whitelisted
     ]
     domains = list(store.annotate_authority(store.refdomains(target)))
-    domains.sort(key=lambda r: (authority_key(r["authority"]), -r["edges"], r["source_domain"]))
+    domains.sort(key=strongest_first)
     ranked = store.authority([r["source_domain"] for r in domains[:1]])
     return ReportData(
         target=target.host or target.domain,

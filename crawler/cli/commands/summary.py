@@ -16,7 +16,7 @@ from crawler.cli.common import (
     store_options,
 )
 from crawler.cli.output import write_rows
-from crawler.intelligence.authority import authority_key
+from crawler.intelligence.authority import strongest_first
 
 if TYPE_CHECKING:
     import argparse
@@ -81,9 +81,7 @@ def run(args: argparse.Namespace) -> int:
 
 def summarize(store: Store, target: Target, since: str, top: int) -> dict[str, Any]:
     referring = list(store.annotate_authority(store.refdomains(target)))
-    strongest = sorted(
-        referring, key=lambda r: (authority_key(r["authority"]), -r["edges"], r["source_domain"])
-    )[:top]
+    strongest = sorted(referring, key=strongest_first)[:top]
     reasons = Counter(edge["lost_reason"] for edge in store.lost(target, since))
     return {
         "domain": target.host or target.domain,
