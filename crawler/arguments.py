@@ -139,12 +139,56 @@ class CrawlArguments:
     referring: list[str] = field(default_factory=list)
     # Rows of a seeds export that could not be read, one line each, to be logged.
     warnings: list[str] = field(default_factory=list)
+    # Freshness (README "Keeping the profile fresh"): discard an unfinished crawl
+    # of the same command instead of resuming it; recrawl known linking pages
+    # ("due": those the schedule says, "all": every one) instead of seeds;
+    # read the seed hosts' sitemaps.
+    restart: bool = False
+    recrawl: str | None = None
+    sitemaps: bool = True
 
 
 KNOWN_ARGUMENTS = (
     "seeds", "watch", "depth", "max_pages_per_domain",
     "expand", "max_domains", "expand_depth", "expand_pages", "strategy", "keywords",
+    "restart", "recrawl", "sitemaps",
 )  # fmt: skip
+RECRAWL_MODES = ("due", "all")
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0")
+
+
+def parse_bool(value: str | bool | None, what: str, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    text = value.strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ArgumentError(f"{what}: not true or false: {value!r}")
+
+
+def parse_recrawl(args: dict[str, str]) -> str | None:
+    """`-a recrawl=due|all`, checked against the arguments it excludes."""
+    value = args.get("recrawl")
+    if value is None or not value.strip():
+        return None
+    mode = value.strip().lower()
+    if mode not in RECRAWL_MODES:
+        raise ArgumentError(f"recrawl: {value!r} is not one of {', '.join(RECRAWL_MODES)}")
+    for name, why in (
+        ("seeds", "its pages come from the store"),
+        ("depth", "it fetches the known pages only (depth 0)"),
+        ("expand", "it fetches the known pages only"),
+    ):
+        if args.get(name):
+            raise ArgumentError(f"recrawl={mode} takes no {name}: {why}")
+    return mode
+
+
 STRATEGIES = ("focused", "bfs")
 
 
@@ -189,6 +233,7 @@ def parse_crawl_arguments(
     default_max_pages: int,
     need_seeds: bool = True,
     expansion: ExpansionDefaults | None = None,
+    sitemaps: bool = True,
 ) -> CrawlArguments:
     unknown = sorted(set(args) - set(KNOWN_ARGUMENTS) - {"_job"})
     if unknown:
@@ -198,6 +243,9 @@ def parse_crawl_arguments(
     seeds: list[str] = []
     referring: list[str] = []
     warnings: list[str] = []
+    recrawl = parse_recrawl(args)
+    if recrawl is not None:
+        need_seeds = False  # and the watch list defaults to every watched domain stored
     if need_seeds or args.get("seeds"):
         seeds, referring, warnings = read_seeds(args.get("seeds"))
     watch = parse_watch(args.get("watch")) if need_seeds or args.get("watch") else []
@@ -209,7 +257,7 @@ def parse_crawl_arguments(
     return CrawlArguments(
         seeds=seeds,
         watch=watch,
-        depth=parse_positive_int(args.get("depth"), "depth", default_depth),
+        depth=0 if recrawl else parse_positive_int(args.get("depth"), "depth", default_depth),
         # 0 pages would crawl nothing at all: surely a mistake.
         max_pages_per_domain=parse_positive_int(
             args.get("max_pages_per_domain"), "max_pages_per_domain", default_max_pages, minimum=1
@@ -224,4 +272,7 @@ def parse_crawl_arguments(
         keywords=[k.lower() for k in keywords],
         referring=referring,
         warnings=warnings,
+        restart=parse_bool(args.get("restart"), "restart", False),
+        recrawl=recrawl,
+        sitemaps=parse_bool(args.get("sitemaps"), "sitemaps", sitemaps),
     )

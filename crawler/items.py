@@ -121,6 +121,35 @@ class Page:
             "domain graph, for authority ranking; null or absent: keep the stored one"
         )
     )
+    etag: str | None = field(
+        metadata=crawl(
+            "the response's ETag: sent as If-None-Match when the page is recrawled",
+            exported=False,
+            optional=True,
+        )
+    )
+    last_modified: str | None = field(
+        metadata=crawl(
+            "the response's Last-Modified: sent as If-Modified-Since when the page is recrawled",
+            exported=False,
+            optional=True,
+        )
+    )
+    links_digest: str | None = field(
+        metadata=store(
+            "digest of the page's edges (crawler/schedule.py): a recrawl compares it",
+            exported=False,
+        )
+    )
+    recrawl_interval: int | None = field(
+        metadata=store(
+            "seconds between recrawls of a linking page, adapted to how often its links "
+            "change (crawler/schedule.py); null: the page never linked to a watched domain"
+        )
+    )
+    due_at: ISODate | None = field(
+        metadata=store("when the page is due for a recrawl: its last crawl plus the interval")
+    )
     watch: list[str] | None = field(
         metadata=crawl(
             "the watch list of the crawl that fetched the page: only edges into it "
@@ -133,6 +162,15 @@ class Page:
             "on the first page of a site a discovery crawl expanded into: how it got there "
             "(domain, via: the page that led there, via_domain, hop, order); stored in "
             "the expansions table/collection, not with the page",
+            sql="",
+            exported=False,
+            optional=True,
+        )
+    )
+    not_modified: bool | None = field(
+        metadata=crawl(
+            "true when a recrawl's conditional GET was answered 304: the page's stored "
+            "edges are confirmed (last_seen moves), nothing is parsed or lost",
             sql="",
             exported=False,
             optional=True,

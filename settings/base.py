@@ -137,6 +137,41 @@ ITEM_PIPELINES = {
     "pipelines.store.StorePipeline": 300,
 }
 
+# --- Freshness: resume, recrawl schedule, conditional GET, sitemaps ----------
+# An embedded crawl keeps its queue and seen-set in a SQLite file beside the
+# store (crawler/frontier/journal.py), so the same command resumes it after a
+# crash; False: no journal (a crawl that stops starts over).
+LINKWATCH_RESUME = True
+# The journal file; empty: beside the SQLite store (linkwatch.db ->
+# linkwatch.frontier.db), or ./linkwatch.frontier.db with MongoDB.
+LINKWATCH_FRONTIER_FILE = ""
+# A linking page's recrawl interval, in seconds, stays within these bounds
+# (Nutch's AdaptiveFetchSchedule: crawler/schedule.py) ...
+LINKWATCH_RECRAWL_MIN = 24 * 3600
+LINKWATCH_RECRAWL_MAX = 30 * 24 * 3600
+# ... starts here ...
+LINKWATCH_RECRAWL_INITIAL = 7 * 24 * 3600
+# ... shrinks by this share when a recrawl finds the page's links changed ...
+LINKWATCH_RECRAWL_DEC_RATE = 0.2
+# ... and grows by this share when they did not (Nutch's defaults).
+LINKWATCH_RECRAWL_INC_RATE = 0.4
+# Seconds between two moves of due pages into a shared crawl's frontier (one
+# worker does it, under a lock); 0: never (then `linkwatch recrawl` does it).
+LINKWATCH_RECRAWL_INTERVAL = 3600.0
+# Due pages moved at most per round.
+LINKWATCH_RECRAWL_BATCH = 10_000
+# A recrawl of known pages sends If-None-Match / If-Modified-Since from the
+# stored ETag and Last-Modified; a 304 confirms the page's edges unparsed.
+LINKWATCH_CONDITIONAL_GET = True
+# Seed hosts' sitemaps (robots.txt Sitemap: lines, else /sitemap.xml) feed the
+# crawl at depth 1 (-a sitemaps=false turns it off for a crawl).
+LINKWATCH_SITEMAPS = True
+# The sitemaps protocol's caps: bytes of one (uncompressed) file, URLs in one file.
+LINKWATCH_SITEMAP_MAX_SIZE = 50 * 1024 * 1024
+LINKWATCH_SITEMAP_MAX_URLS = 50_000
+# A sitemap URL whose lastmod is at most this many days old is fetched first.
+LINKWATCH_SITEMAP_RECENT_DAYS = 30
+
 # --- Politeness ---------------------------------------------------------------
 USER_AGENT = f"linkwatch/{_VERSION} (+{LINKWATCH_CONTACT_URL})"
 ROBOTSTXT_OBEY = True

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pipelines.stores.base import Store, StoreError, StoreURIError, Target
+from pipelines.stores.base import Store, StoreError, StoreURIError, Target, schedule_from
 from pipelines.stores.uri import STORES, mask_uri, store_class, store_uri
 
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ __all__ = [
     "Target",
     "mask_uri",
     "open_store",
+    "schedule_from",
     "store_class",
     "store_uri",
 ]

@@ -38,6 +38,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
 from crawler.domains import WatchList, clean_domain, registered_domain
+from crawler.schedule import Schedule, due_at, links_digest
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterator, Sequence
@@ -51,6 +52,10 @@ DOMAIN_CHUNK = 500
 # What a domain's authority record holds (0-100 scores, then raw values).
 AUTHORITY_FIELDS = ("pagerank", "harmonic", "pagerank_raw", "harmonic_raw", "ranked_at")
 
+
+# What `recrawl_pages` returns of a page: its validators for a conditional GET,
+# and its place in the recrawl schedule.
+RECRAWL_FIELDS = ("url", "etag", "last_modified", "fetched_at", "recrawl_interval", "due_at")
 
 # What a store keeps of an expanded site (a page item's `expansion`, plus when).
 EXPANSION_FIELDS = ("domain", "via", "via_domain", "hop", "order", "found_at")
@@ -128,6 +133,30 @@ def lost_state_of_present_edge(
     return None, None
 
 
+def next_schedule(
+    schedule: Schedule,
+    page: PageItem,
+    linking: bool,
+    stored: tuple[str | None, int | None] | None,
+) -> tuple[str | None, int | None, str | None]:
+    """(links_digest, recrawl_interval, due_at) of a page written now.
+    `linking`: the page has edges, or had some stored; `stored`: the stored
+    page's (links_digest, recrawl_interval), None when it is new. A 304
+    (`not_modified`) is an unchanged page."""
+    if not linking:
+        return None, None, None
+    if page.get("not_modified"):
+        digest = stored[0] if stored else None
+        interval = schedule.next(stored[1] if stored else None, changed=False)
+    else:
+        digest = links_digest(page["edges"])
+        if stored is None or stored[1] is None:
+            interval = schedule.first()
+        else:
+            interval = schedule.next(stored[1], changed=digest != stored[0])
+    return digest, interval, due_at(page["fetched_at"], interval)
+
+
 def domain_links_change(
     before: Mapping[str, int] | None, after: Mapping[str, int]
 ) -> dict[str, tuple[int, int]]:
@@ -143,8 +172,29 @@ def domain_links_change(
     return change
 
 
+def schedule_from(settings: Mapping[str, Any]) -> Schedule:
+    """The recrawl schedule the LINKWATCH_RECRAWL_* settings give (defaults
+    where unset); ValueError when they contradict each other."""
+    from settings import base
+
+    def number(name: str) -> float:
+        value = settings.get(name)
+        return float(getattr(base, name) if value is None or value == "" else value)
+
+    return Schedule(
+        minimum=int(number("LINKWATCH_RECRAWL_MIN")),
+        maximum=int(number("LINKWATCH_RECRAWL_MAX")),
+        initial=int(number("LINKWATCH_RECRAWL_INITIAL")),
+        inc_rate=number("LINKWATCH_RECRAWL_INC_RATE"),
+        dec_rate=number("LINKWATCH_RECRAWL_DEC_RATE"),
+    )
+
+
 class Store(ABC):
     """Pages and edges, and the queries over them."""
+
+    # How the write path schedules linking pages' recrawls (from_uri sets it).
+    schedule: Schedule = Schedule()
 
     @classmethod
     @abstractmethod
@@ -224,6 +274,26 @@ class Store(ABC):
         Least recently crawled first (a page never stored comes first, with
         last_crawled None): the order a recrawl should fetch them in.
         """
+
+    # --- freshness ----------------------------------------------------------------
+
+    @abstractmethod
+    def fetched_since(self, urls: Sequence[str], since: str) -> set[str]:
+        """Those of `urls` whose page is stored with fetched_at at or after
+        `since`: what a resumed crawl need not fetch again."""
+
+    @abstractmethod
+    def recrawl_pages(
+        self,
+        domains: Sequence[str] | None = None,
+        *,
+        due_before: str | None = None,
+        limit: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Stored pages with an edge (live or lost) into one of the registered
+        `domains` (None: into any), and only those due at or before
+        `due_before` if given: RECRAWL_FIELDS, soonest due first (never
+        scheduled first), then by URL."""
 
     # --- the domain graph ------------------------------------------------------
 

@@ -16,6 +16,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo import errors as mongo_errors
 
 from crawler.items import Edge, names
+from pipelines.stores.base import RECRAWL_FIELDS
 from pipelines.stores.mongo.connection import LOOKUP_CHUNK, MongoConnected, chunks, store_error
 from pipelines.stores.mongo.schema import EPOCH, to_datetime, to_iso
 
@@ -172,3 +173,62 @@ class MongoQueries(MongoConnected):
         urls.sort(key=lambda url: (url in crawled, crawled.get(url, EPOCH), url))
         for url in urls[:limit] if limit else urls:
             yield {"url": url, "last_crawled": to_iso(crawled.get(url))}
+
+    # --- freshness ----------------------------------------------------------------
+
+    def fetched_since(self, urls: Sequence[str], since: str) -> set[str]:
+        found: set[str] = set()
+        moment = to_datetime(since)
+        try:
+            for chunk in chunks(list(urls), LOOKUP_CHUNK):
+                query = {"_id": {"$in": chunk}, "fetched_at": {"$gte": moment}}
+                found.update(doc["_id"] for doc in self.page_collection.find(query, {"_id": 1}))
+        except mongo_errors.PyMongoError as exc:
+            raise store_error(exc) from exc
+        return found
+
+    def recrawl_pages(
+        self,
+        domains: Sequence[str] | None = None,
+        *,
+        due_before: str | None = None,
+        limit: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        if domains is None:
+            domains = self.watched_domains()
+        if not domains:
+            return
+        # Two indexed queries instead of a $lookup (FerretDB has none): the
+        # linking URLs from the edges, then their schedule from the pages.
+        urls = list(
+            dict.fromkeys(
+                doc["source_url"]
+                for doc in self._find(
+                    {"target_domain": {"$in": list(domains)}}, {"_id": 0, "source_url": 1}
+                )
+            )
+        )
+        due = to_datetime(due_before) if due_before is not None else None
+        fields = dict.fromkeys(RECRAWL_FIELDS[1:], 1)
+        rows = []
+        try:
+            for chunk in chunks(urls, LOOKUP_CHUNK):
+                for doc in self.page_collection.find({"_id": {"$in": chunk}}, fields):
+                    when = doc.get("due_at")
+                    if due is not None and when is not None and when > due:
+                        continue
+                    rows.append(doc)
+        except mongo_errors.PyMongoError as exc:
+            raise store_error(exc) from exc
+        rows.sort(
+            key=lambda doc: (doc.get("due_at") is not None, doc.get("due_at") or EPOCH, doc["_id"])
+        )
+        for doc in rows[:limit] if limit else rows:
+            yield {
+                "url": doc["_id"],
+                "etag": doc.get("etag"),
+                "last_modified": doc.get("last_modified"),
+                "fetched_at": to_iso(doc.get("fetched_at")),
+                "recrawl_interval": doc.get("recrawl_interval"),
+                "due_at": to_iso(doc.get("due_at")),
+            }

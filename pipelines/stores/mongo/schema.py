@@ -50,6 +50,8 @@ PAGE_INDEXES = [
     IndexModel([("domain", ASCENDING), ("fetched_at", DESCENDING)], name="by_domain"),
     # pages with live links into a domain: the domains recount
     IndexModel([("live_links.domain", ASCENDING)], name="by_live_target"),
+    # linking pages due for a recrawl (the cluster's recrawl mover, recrawl --due)
+    IndexModel([("due_at", ASCENDING)], name="by_due"),
 ]
 DOMAIN_LINK_INDEXES = [
     # a linking domain's pairs: the recount after a batch, the toxic rules

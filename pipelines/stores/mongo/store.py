@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pymongo
 from pymongo import errors as mongo_errors
 
-from pipelines.stores.base import StoreURIError
+from pipelines.stores.base import StoreError, StoreURIError, schedule_from
 from pipelines.stores.mongo.connection import store_error
 from pipelines.stores.mongo.graph import MongoGraph
 from pipelines.stores.mongo.grouping import grouping_for
@@ -88,12 +88,18 @@ class MongoStore(MongoWrites, MongoQueries, MongoGraph):
     ) -> MongoStore:
         """The database MONGO_DATABASE (default linkwatch) at `uri`; a database
         that does not exist yet is made on the first write, whatever `create`."""
-        return cls(
+        try:
+            schedule = schedule_from(settings)
+        except ValueError as exc:
+            raise StoreError(str(exc), transient=False) from None
+        store = cls(
             uri,
             settings.get("MONGO_DATABASE") or "linkwatch",
             readonly=readonly,
             recount_interval=float(settings.get("LINKWATCH_MONGO_RECOUNT_INTERVAL") or 0),
         )
+        store.schedule = schedule
+        return store
 
     def create_indexes(self) -> None:
         """Create the indexes a collection lacks (schema.create_indexes)."""

@@ -6,7 +6,9 @@ A batch looks up which of its pages are stored and reads those pages' edges
 domains whose counters (counters.py) now need a recount. A page's document
 carries `live_links` (its live edges per target domain) and `domain_links`
 (its links per registered domain): the recounts sum these instead of reading
-every edge.
+every edge. Each linking page's recrawl schedule moves on
+(crawler/schedule.py); a page answered 304 (`not_modified`) only confirms its
+stored edges: their last_seen moves.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pymongo import UpdateOne
+from pymongo import UpdateMany, UpdateOne
 from pymongo import errors as mongo_errors
 
 from crawler.items import EDGE_CRAWL_FIELDS
@@ -25,11 +27,12 @@ from pipelines.stores.base import (
     can_lose,
     lost_reason_for_status,
     lost_state_of_present_edge,
+    next_schedule,
 )
-from pipelines.stores.mongo.connection import store_error
+from pipelines.stores.mongo.connection import LOOKUP_CHUNK, chunks, store_error
 from pipelines.stores.mongo.counters import MongoCounters
 from pipelines.stores.mongo.schema import edge_id, to_datetime
-from pipelines.stores.mongo.upsert import Write, existing
+from pipelines.stores.mongo.upsert import Write
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -75,15 +78,25 @@ class MongoWrites(MongoCounters):
         # A page's document is written before its edges (below), so the edges
         # of a page without one were never written: no need to look them up
         # (on FerretDB, a scan of every edge).
-        known_pages = existing(self.page_collection, urls)
+        known_pages = self._stored_pages(urls)
+        confirmed = [page for page in pages if page.get("not_modified")]
+        if confirmed:
+            self._confirm(confirmed, known_pages)
+            pages = [page for page in pages if not page.get("not_modified")]
+            if not pages:
+                return
         previous = self._previous_edges([url for url in dict.fromkeys(urls) if url in known_pages])
         by_source: dict[str, list[dict[str, Any]]] = {}
         for doc in previous.values():
             by_source.setdefault(doc["source_url"], []).append(doc)
         batch = BatchWrites()
+        schedule = self.schedule
         for page in pages:
-            live = self._edge_writes(page, previous, by_source.get(page["url"], ()), batch)
-            batch.pages.append(_page_write(page, live))
+            stored_edges = by_source.get(page["url"], ())
+            live = self._edge_writes(page, previous, stored_edges, batch)
+            linking = bool(page["edges"]) or bool(stored_edges)
+            planned = next_schedule(schedule, page, linking, known_pages.get(page["url"]))
+            batch.pages.append(_page_write(page, live, planned))
             if page.get("domain_links") is not None:
                 batch.linking.add(page["domain"])
         # Pages first (see `known_pages`), counted at once: a retried batch finds
@@ -96,6 +109,47 @@ class MongoWrites(MongoCounters):
         self.to_recount[1].update(batch.linking)
         if time.monotonic() - self.recounted >= self.recount_interval:
             self.recount()
+
+    def _stored_pages(self, urls: list[str]) -> dict[str, tuple[str | None, int | None]]:
+        """{url: (links_digest, recrawl_interval)} of the stored pages among `urls`."""
+        found: dict[str, tuple[str | None, int | None]] = {}
+        fields = {"links_digest": 1, "recrawl_interval": 1}
+        for chunk in chunks(list(dict.fromkeys(urls)), LOOKUP_CHUNK):
+            for doc in self.page_collection.find({"_id": {"$in": chunk}}, fields):
+                found[doc["_id"]] = (doc.get("links_digest"), doc.get("recrawl_interval"))
+        return found
+
+    def _confirm(
+        self, pages: list[PageItem], stored: dict[str, tuple[str | None, int | None]]
+    ) -> None:
+        """Pages answered 304: stored edges seen again (a link still nofollow
+        stays lost so), schedules moved on, validators kept unless new ones came."""
+        page_writes, edge_writes = [], []
+        for page in pages:
+            known = stored.get(page["url"])
+            if known is None:
+                continue  # validators come from a stored page; it went since
+            _, interval, due = next_schedule(self.schedule, page, known[1] is not None, known)
+            seen_at = to_datetime(page["fetched_at"])
+            fields: dict[str, Any] = {"recrawl_interval": interval, "due_at": to_datetime(due)}
+            for name in ("etag", "last_modified"):
+                if page.get(name):
+                    fields[name] = page[name]
+            page_writes.append(
+                UpdateOne({"_id": page["url"]}, {"$set": fields, "$max": {"fetched_at": seen_at}})
+            )
+            edge_writes.append(
+                UpdateMany(
+                    {
+                        "source_url": page["url"],
+                        "$or": [{"lost_at": None}, {"lost_reason": "became_nofollow"}],
+                    },
+                    {"$max": {"last_seen": seen_at}},
+                )
+            )
+        if page_writes:
+            self.page_collection.bulk_write(page_writes, ordered=False)
+            self.edge_collection.bulk_write(edge_writes, ordered=False)
 
     def _write_expansions(self, pages: list[PageItem]) -> None:
         """How discovery reached each site: the first record is kept ($setOnInsert)."""
@@ -189,10 +243,18 @@ class MongoWrites(MongoCounters):
         }
 
 
-def _page_write(page: PageItem, live: dict[str, str]) -> Write:
-    """The page's upsert, with its live edges per target domain."""
+def _page_write(
+    page: PageItem, live: dict[str, str], planned: tuple[str | None, int | None, str | None]
+) -> Write:
+    """The page's upsert, with its live edges per target domain and its
+    `planned` (links_digest, recrawl_interval, due_at)."""
     seen_at = to_datetime(page["fetched_at"])
     fields = {
+        "etag": page.get("etag"),
+        "last_modified": page.get("last_modified"),
+        "links_digest": planned[0],
+        "recrawl_interval": planned[1],
+        "due_at": to_datetime(planned[2]),
         "domain": page["domain"],
         "status": page["status"],
         "title": page["title"],

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from crawler.items import Edge, names
-from pipelines.stores.base import EXPANSION_FIELDS
+from pipelines.stores.base import EXPANSION_FIELDS, RECRAWL_FIELDS
 from pipelines.stores.sqlite.schema import EDGE_COLUMNS
-from pipelines.stores.sqlite.sql import SQLiteConnected, like_escape, marks
+from pipelines.stores.sqlite.sql import SQLiteConnected, chunks, like_escape, marks
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -169,6 +169,53 @@ class SQLiteQueries(SQLiteConnected):
             f"FROM (SELECT DISTINCT source_url AS url FROM edges WHERE {where}) AS linking "
             "LEFT JOIN pages ON pages.url = linking.url "
             "ORDER BY last_crawled, linking.url"
+        )
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        for row in self._query(sql, params):
+            yield dict(row)
+
+    # --- freshness ----------------------------------------------------------------
+
+    def fetched_since(self, urls: Sequence[str], since: str) -> set[str]:
+        found: set[str] = set()
+        for chunk in chunks(list(urls), 500):
+            sql = f"SELECT url FROM pages WHERE url IN ({marks(chunk)}) AND fetched_at >= ?"
+            found.update(row[0] for row in self._query(sql, [*chunk, since]))
+        return found
+
+    def recrawl_pages(
+        self,
+        domains: Sequence[str] | None = None,
+        *,
+        due_before: str | None = None,
+        limit: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        if domains is None:
+            domains = self.watched_domains()
+        domains = list(domains)
+        if not domains:
+            return
+        params: list[Any] = list(domains)
+        where = ""
+        if due_before is not None:
+            # A page without a schedule (stored before there was one) is due.
+            where = "AND (pages.due_at IS NULL OR pages.due_at <= ?)"
+        # A file made before the schedule, opened read-only, lacks its columns:
+        # every page is due.
+        columns = {row[1] for row in self._query("PRAGMA table_info(pages)", [])}
+        if "due_at" in columns and where:
+            params.append(due_before)
+        else:
+            where = ""
+        selected = ", ".join(
+            f"pages.{name}" if name in columns else f"NULL AS {name}" for name in RECRAWL_FIELDS
+        )
+        sql = (
+            f"SELECT {selected} FROM pages "
+            "WHERE pages.url IN (SELECT source_url FROM edges "
+            f"WHERE target_domain IN ({marks(domains)})) {where} "
+            "ORDER BY due_at IS NOT NULL, due_at, url"
         )
         if limit:
             sql += f" LIMIT {int(limit)}"

@@ -9,6 +9,7 @@ Every index serves a query the CLI or the write path makes:
     edges(target_domain, first_seen)     new edges of a domain
     pages(url)                           primary key: last crawl of a linking page
     pages(domain)                        pages crawled per domain (toxic rules)
+    pages(due_at)                        linking pages due for a recrawl
     domain_links(source, target)         primary key: the domain graph by linking domain
     domain_links(target, source)         who links to a domain (gap)
     domains(domain)                      primary key: authority of a domain
@@ -74,6 +75,7 @@ CREATE TABLE IF NOT EXISTS domains (
 # Created after the migration below (a pages table from before it lacks columns).
 SCHEMA_INDEXES = """
 CREATE INDEX IF NOT EXISTS pages_by_domain ON pages (domain);
+CREATE INDEX IF NOT EXISTS pages_by_due ON pages (due_at);
 """
 
 # What a query reads of an edge: every field, in order.
@@ -131,8 +133,23 @@ def _connect(path: str, *, readonly: bool) -> tuple[sqlite3.Connection, set[str]
     return db, tables
 
 
+# Pages columns added since the first release, in the order they came: a file
+# made before one of them gains it, NULL in every stored page (a page without
+# a schedule is due at once; without validators, fetched in full).
+ADDED_PAGE_COLUMNS = (
+    "domain_links",  # 0.1: the domain graph
+    "etag",  # 0.3: conditional GET and the recrawl schedule
+    "last_modified",
+    "links_digest",
+    "recrawl_interval",
+    "due_at",
+)
+
+
 def migrate(db: sqlite3.Connection) -> None:
-    """Columns added since a database file was made."""
+    """Columns added since a database file was made, in place."""
     columns = {row[1] for row in db.execute("PRAGMA table_info(pages)")}
-    if "domain_links" not in columns:
-        db.execute("ALTER TABLE pages ADD COLUMN domain_links TEXT")
+    declared = {f.name: f.sql for f in spec(Page)}
+    for name in ADDED_PAGE_COLUMNS:
+        if name not in columns:
+            db.execute(f"ALTER TABLE pages ADD COLUMN {name} {declared[name]}")

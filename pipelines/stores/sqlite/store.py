@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from pipelines.stores.base import StoreError
+from pipelines.stores.base import StoreError, schedule_from
 from pipelines.stores.sqlite.graph import SQLiteGraph
 from pipelines.stores.sqlite.queries import SQLiteQueries
 from pipelines.stores.sqlite.schema import connect
@@ -33,7 +33,13 @@ class SQLiteStore(SQLiteWrites, SQLiteQueries, SQLiteGraph):
         path = sqlite_path(uri)
         if not create and not os.path.exists(path):
             raise StoreError(f"no linkwatch database at {path}", transient=False)
-        return cls(path, readonly=readonly)
+        store = cls(path, readonly=readonly)
+        try:
+            store.schedule = schedule_from(settings)
+        except ValueError as exc:
+            store.close()
+            raise StoreError(str(exc), transient=False) from None
+        return store
 
     def close(self) -> None:
         self.db.close()

@@ -5,7 +5,9 @@ to one file). The batch goes in runs of pages that share no URL; a run reads
 its pages' stored edges and domain links in a few `IN (...)` queries, then
 writes table by table (`executemany`), not page by page. The domain graph is
 kept by deltas: a page's previous `domain_links` (JSON in its pages row) is
-subtracted and the new one added, in the batch's transaction.
+subtracted and the new one added, in the batch's transaction. Each linking
+page's recrawl schedule moves on (crawler/schedule.py); a page answered 304
+(`not_modified`) only confirms its stored edges: their last_seen moves.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pipelines.stores.base import (
     domain_links_change,
     lost_reason_for_status,
     lost_state_of_present_edge,
+    next_schedule,
 )
 from pipelines.stores.sqlite.sql import SQLiteConnected, chunks, marks, store_error
 
@@ -72,8 +75,23 @@ UPSERT_PAGE = _upsert(
     {
         "fetched_at": "max(pages.fetched_at, excluded.fetched_at)",
         "domain_links": "coalesce(excluded.domain_links, pages.domain_links)",
+        "links_digest": "excluded.links_digest",
+        "recrawl_interval": "excluded.recrawl_interval",
+        "due_at": "excluded.due_at",
     },
 )
+# A 304: the page is as it was; its schedule moves on, its validators stay
+# unless the answer sent new ones.
+CONFIRM_PAGE = """
+UPDATE pages SET fetched_at = max(fetched_at, ?), recrawl_interval = ?, due_at = ?,
+    etag = coalesce(?, etag), last_modified = coalesce(?, last_modified)
+WHERE url = ?
+"""
+# ... and the edges it had are seen again (a link still nofollow stays lost so).
+CONFIRM_EDGES = """
+UPDATE edges SET last_seen = max(last_seen, ?)
+WHERE source_url = ? AND (lost_at IS NULL OR lost_reason = 'became_nofollow')
+"""
 # The pages columns, in order: the page item's values, but these.
 PAGE_COLUMNS = tuple(f.name for f in spec(Page) if f.sql)
 # An edge's crawl fields, and which of them SQLite keeps as JSON text (lists).
@@ -112,6 +130,10 @@ class SQLiteWrites(SQLiteConnected):
                 # writes, when other crawl processes write to the same file.
                 self.db.execute("BEGIN IMMEDIATE")
                 graph: GraphChange = {}
+                confirmed = [page for page in pages if page.get("not_modified")]
+                if confirmed:
+                    self._confirm(confirmed)
+                    pages = [page for page in pages if not page.get("not_modified")]
                 for run in _runs(pages):
                     self._write_run(run, graph)
                 self._write_graph(graph)
@@ -124,10 +146,9 @@ class SQLiteWrites(SQLiteConnected):
     def _write_run(self, pages: list[PageItem], graph: GraphChange) -> None:
         """Pages that share no URL: read what they had in a few queries, then write
         them table by table (executemany), not page by page."""
-        stored_links = self._stored_domain_links(
-            [page["url"] for page in pages if page.get("domain_links") is not None]
-        )
+        stored_pages = self._stored_pages([page["url"] for page in pages])
         previous_edges = self._previous_edges([page["url"] for page in pages])
+        schedule = self.schedule
         page_rows = []
         gone: list[tuple[str, str, int]] = []
         live_rows = []  # UPSERT_LIVE_EDGE
@@ -136,11 +157,14 @@ class SQLiteWrites(SQLiteConnected):
         for page in pages:
             url = page["url"]
             seen_at = page["fetched_at"]
+            stored = stored_pages.get(url)
             if page.get("domain_links") is not None:
-                stored = stored_links.get(url)
-                _add_graph_change(graph, page, orjson.loads(stored) if stored else None)
-            page_rows.append(_page_row(page))
+                links = stored[0] if stored else None
+                _add_graph_change(graph, page, orjson.loads(links) if links else None)
             previous = previous_edges.get(url)
+            linking = bool(page["edges"]) or previous is not None
+            planned = next_schedule(schedule, page, linking, stored[1:] if stored else None)
+            page_rows.append(_page_row(page, planned))
             if previous is None:  # nothing stored: every edge is new, so live
                 live_rows.extend([_live_edge_row(e, seen_at) for e in page["edges"]])
                 continue
@@ -160,13 +184,34 @@ class SQLiteWrites(SQLiteConnected):
         if edge_rows:
             self.db.executemany(UPSERT_EDGE, edge_rows)
 
-    def _stored_domain_links(self, urls: list[str]) -> dict[str, str | None]:
-        stored: dict[str, str | None] = {}
+    def _stored_pages(self, urls: list[str]) -> dict[str, tuple[Any, ...]]:
+        """{url: (domain_links JSON, links_digest, recrawl_interval)} of stored pages."""
+        stored: dict[str, tuple[Any, ...]] = {}
         cursor = self._tuples()
         for chunk in chunks(urls, READ_CHUNK):
-            sql = f"SELECT url, domain_links FROM pages WHERE url IN ({marks(chunk)})"
-            stored.update(cursor.execute(sql, chunk))
+            sql = (
+                "SELECT url, domain_links, links_digest, recrawl_interval "
+                f"FROM pages WHERE url IN ({marks(chunk)})"
+            )
+            stored.update((row[0], row[1:]) for row in cursor.execute(sql, chunk))
         return stored
+
+    def _confirm(self, pages: list[PageItem]) -> None:
+        """Pages answered 304: stored edges seen again, schedules moved on."""
+        stored = self._stored_pages([page["url"] for page in pages])
+        page_rows, edge_rows = [], []
+        for page in pages:
+            known = stored.get(page["url"])
+            if known is None:
+                continue  # validators come from a stored page; it went since
+            _, interval, due = next_schedule(self.schedule, page, known[2] is not None, known[1:])
+            seen_at = page["fetched_at"]
+            page_rows.append(
+                (seen_at, interval, due, page.get("etag"), page.get("last_modified"), page["url"])
+            )
+            edge_rows.append((seen_at, page["url"]))
+        self.db.executemany(CONFIRM_PAGE, page_rows)
+        self.db.executemany(CONFIRM_EDGES, edge_rows)
 
     def _previous_edges(self, urls: list[str]) -> dict[str, dict[str, dict[str, Any]]]:
         """{source_url: {target_url: the stored edge's state}} of pages' stored edges."""
@@ -229,14 +274,20 @@ def _add_graph_change(graph: GraphChange, page: PageItem, before: Mapping[str, i
         pair[1] += count
 
 
-def _page_row(page: PageItem) -> tuple:
-    """A page's UPSERT_PAGE values."""
+def _page_row(page: PageItem, planned: tuple[str | None, int | None, str | None]) -> tuple:
+    """A page's UPSERT_PAGE values; `planned`: its (links_digest,
+    recrawl_interval, due_at)."""
     domain_links = page.get("domain_links")
     values = {
         **page,
         "edges": len(page["edges"]),
         "first_fetched": page["fetched_at"],
         "domain_links": None if domain_links is None else orjson.dumps(domain_links).decode(),
+        "etag": page.get("etag"),
+        "last_modified": page.get("last_modified"),
+        "links_digest": planned[0],
+        "recrawl_interval": planned[1],
+        "due_at": planned[2],
     }
     return tuple(values[name] for name in PAGE_COLUMNS)
 
