@@ -123,11 +123,11 @@ def env_instruction(arguments: str) -> dict[str, str]:
     return dict(word.partition("=")[::2] for word in shlex.split(arguments))
 
 
-def unit() -> dict[str, dict[str, list[str]]]:
+def unit(path: Path = UNIT) -> dict[str, dict[str, list[str]]]:
     """A systemd unit as {section: {key: [values in order]}} (keys may repeat)."""
     sections: dict[str, dict[str, list[str]]] = {}
     current, pending = None, ""
-    for raw in UNIT.read_text().splitlines():
+    for raw in path.read_text().splitlines():
         line = raw.strip()
         if not pending and (not line or line[0] in "#;"):
             continue
@@ -490,3 +490,27 @@ def test_env_example_holds_placeholders_and_says_who_may_read_it():
             assert password == "CHANGE-ME", f"{name}: a real-looking password in an example"
     text = ENV_EXAMPLE.read_text()
     assert "0600" in text, "say that the file must not be world-readable"
+
+
+# --- the recrawl timer (an embedded profile kept fresh) ----------------------------------
+
+
+def test_recrawl_timer_runs_a_recrawl_of_the_due_pages_daily_that_the_spider_accepts():
+    from crawler.arguments import parse_crawl_arguments
+
+    service = unit(DEPLOY / "systemd" / "linkwatch-recrawl.service")
+    timer = unit(DEPLOY / "systemd" / "linkwatch-recrawl.timer")
+    assert service["Service"]["Type"] == ["oneshot"]
+    exec_start = shlex.split(service["Service"]["ExecStart"][-1])
+    assert exec_start[1:4] == ["crawl", "backlinks", "-a"]
+    spider_args = dict(
+        exec_start[i + 1].partition("=")[::2] for i, word in enumerate(exec_start) if word == "-a"
+    )
+    parsed = parse_crawl_arguments(spider_args, default_depth=3, default_max_pages=10)
+    assert parsed.recrawl == "due" and parsed.depth == 0
+    assert service["Service"]["User"][-1] not in {"root", "0"}
+    assert timer["Timer"]["Persistent"] == ["true"], "a missed run happens at the next boot"
+    assert timer["Timer"]["OnCalendar"], "when it runs"
+    assert timer["Install"]["WantedBy"] == ["timers.target"]
+    guide = GUIDE.read_text()
+    assert "linkwatch-recrawl.timer" in guide and "-a recrawl=due" in guide, "and a cron line"

@@ -233,3 +233,107 @@ def test_a_store_with_contradicting_schedule_settings_does_not_open(tmp_path):
     settings = {"LINKWATCH_DB": str(tmp_path / "x.db"), "LINKWATCH_RECRAWL_MAX": 1}
     with pytest.raises(StoreError, match="LINKWATCH_RECRAWL_MIN"):
         open_store(settings)
+
+
+# --- the spider: conditional requests, 304s, validators ------------------------------
+
+
+def recrawl_spider(tmp_path, **settings_dict):
+    from tests.test_spider_unit import make_spider
+
+    return make_spider(LINKWATCH_DB=str(tmp_path / "x.db"), **settings_dict)
+
+
+def test_a_recrawl_request_is_conditional_on_the_stored_validators(tmp_path):
+    spider = recrawl_spider(tmp_path)
+    validators = ('"abc"', "Thu, 01 Jan 2026 00:00:00 GMT")
+    request = spider.known_page_request("http://a.test/p", 0, validators)
+    assert request.headers[b"If-None-Match"] == b'"abc"'
+    assert request.headers[b"If-Modified-Since"] == b"Thu, 01 Jan 2026 00:00:00 GMT"
+    assert request.dont_filter and request.meta["linkwatch_recrawl"]
+    assert b"If-None-Match" not in spider.known_page_request("http://a.test/q", 0, None).headers
+    off = recrawl_spider(tmp_path, LINKWATCH_CONDITIONAL_GET=False)
+    assert not off.known_page_request("http://a.test/p", 0, validators).headers
+
+
+def test_a_shared_crawls_recrawl_seed_carries_its_validators(tmp_path):
+    spider = recrawl_spider(tmp_path)
+    request = spider.seed_request("http://a.test/p", 3, True, ('"e"', None))
+    assert request.headers[b"If-None-Match"] == b'"e"' and request.dont_filter
+    assert not spider.seed_request("http://a.test/q", 0).headers.get(b"If-None-Match")
+
+
+def test_a_304_to_a_conditional_request_confirms_the_page_unparsed(tmp_path):
+    from scrapy import Request
+    from scrapy.http import Response
+
+    spider = recrawl_spider(tmp_path)
+    request = spider.known_page_request("http://a.test/p", 0, ('"abc"', None))
+    response = Response("http://a.test/p", status=304, request=request, headers={"ETag": '"abc"'})
+    [item] = list(spider.parse(response))
+    assert item["not_modified"] is True and item["edges"] == []
+    assert item["domain_links"] is None, "the stored domain links stay"
+    assert item["etag"] == '"abc"'
+    assert spider.stats.get_value("linkwatch/not_modified") == 1
+    unasked = Response("http://a.test/q", status=304, request=Request("http://a.test/q"))
+    assert list(spider.parse(unasked)) == []
+    assert spider.stats.get_value("linkwatch/not_modified_unasked") == 1
+
+
+def test_a_page_item_carries_the_responses_validators(tmp_path):
+    from tests.test_spider_unit import html_response
+
+    spider = recrawl_spider(tmp_path)
+    page = html_response(
+        "http://www.site.test/",
+        "<a href='http://mysite.test/'>x</a>",
+        ETag='"v"',
+        **{"Last-Modified": "Thu, 01 Jan 2026 00:00:00 GMT"},
+    )
+    item = next(o for o in spider.parse(page) if isinstance(o, dict))
+    assert (item["etag"], item["last_modified"]) == ('"v"', "Thu, 01 Jan 2026 00:00:00 GMT")
+    gone = html_response("http://www.site.test/x", "gone", status=404, ETag='"404"')
+    item = next(o for o in spider.parse(gone) if isinstance(o, dict))
+    assert item["etag"] is None, "an error page's validators would make its 200 a 304"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"recrawl": "sometimes"}, "recrawl: 'sometimes' is not one of due, all"),
+        ({"recrawl": "due", "seeds": "a.test"}, "recrawl=due takes no seeds"),
+        ({"recrawl": "all", "depth": "2"}, "recrawl=all takes no depth"),
+        ({"recrawl": "due", "expand": "1"}, "recrawl=due takes no expand"),
+        ({"seeds": "a.test", "watch": "b.test", "sitemaps": "maybe"}, "sitemaps: not true"),
+        ({"seeds": "a.test", "watch": "b.test", "restart": "2"}, "restart: not true"),
+    ],
+)
+def test_freshness_arguments_are_checked(args, message):
+    from crawler.arguments import ArgumentError, parse_crawl_arguments
+
+    with pytest.raises(ArgumentError, match=message.replace("(", r"\(")):
+        parse_crawl_arguments(args, default_depth=3, default_max_pages=10)
+
+
+def test_a_recrawl_needs_a_store_and_is_embedded_only(tmp_path):
+    from scrapy.settings import Settings
+
+    import settings.embedded
+    from crawler.arguments import ArgumentError
+    from crawler.spiders.backlinks import BacklinksSpider
+
+    def profile(**overrides):
+        built = Settings()
+        built.setmodule(settings.embedded)
+        built.update(overrides)
+        return built
+
+    missing = profile(LINKWATCH_DB=str(tmp_path / "none.db"), LINKWATCH_STORE="", MONGO_URI="")
+    with pytest.raises(ArgumentError, match=r"no linkwatch database at .*none\.db"):
+        BacklinksSpider.check_arguments({"recrawl": "due"}, missing)
+    shared = profile(REDIS_URL="redis://127.0.0.1:1/0")
+    with pytest.raises(ArgumentError, match="workers move due pages"):
+        BacklinksSpider.check_arguments({"recrawl": "due"}, shared)
+    wrong = profile(LINKWATCH_RECRAWL_MIN=100, LINKWATCH_RECRAWL_MAX=10)
+    with pytest.raises(ArgumentError, match="LINKWATCH_RECRAWL_MIN"):
+        BacklinksSpider.check_arguments({"seeds": "a.test", "watch": "b.test"}, wrong)

@@ -276,7 +276,9 @@ class FrontierScheduler(ScrapyRedisScheduler):
         for raw in raws:
             try:
                 seed = parse_seed_entry(raw)
-                request = self.spider.seed_request(seed.url, seed.depth, seed.recrawl)
+                request = self.spider.seed_request(
+                    seed.url, seed.depth, seed.recrawl, (seed.etag, seed.last_modified)
+                )
                 host = url_host(request.url)
                 queue = queue_key(request.url, self.politeness.key)
                 payload = self.queue._encode_request(request)

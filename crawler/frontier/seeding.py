@@ -2,7 +2,8 @@
 
 Seeds wait in ``<prefix>:start_urls`` (scrapy-redis' list) until a worker takes
 them in: each entry is a JSON object ``{"url": ..., "depth": 0, "recrawl":
-false}`` or a bare URL. A worker validates entries in Python, then removes and
+false}`` (a recrawl may carry the page's stored ``etag`` and ``last_modified``,
+for a conditional GET) or a bare URL. A worker validates entries in Python, then removes and
 queues the valid ones in one Lua call, so a worker dying halfway loses none; a
 malformed entry is logged, counted and dropped. The watch list is a SET every
 worker re-reads every few seconds.
@@ -21,7 +22,7 @@ from crawler.frontier.connection import redis_client
 from crawler.frontier.keys import FrontierKeys
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
 
     import redis
 
@@ -35,6 +36,8 @@ class SeedEntry:
     url: str
     depth: int = 0
     recrawl: bool = False
+    etag: str | None = None
+    last_modified: str | None = None
 
 
 def parse_seed_entry(raw: bytes | str) -> SeedEntry:
@@ -54,18 +57,31 @@ def parse_seed_entry(raw: bytes | str) -> SeedEntry:
         depth = data.get("depth", 0)
         if not isinstance(depth, int) or isinstance(depth, bool) or depth < 0:
             raise ValueError("depth must be a whole number >= 0")
-        return SeedEntry(url.strip(), depth, bool(data.get("recrawl", False)))
+        validators = [data.get(name) for name in ("etag", "last_modified")]
+        if any(value is not None and not isinstance(value, str) for value in validators):
+            raise ValueError("etag and last_modified must be strings")
+        return SeedEntry(url.strip(), depth, bool(data.get("recrawl", False)), *validators)
     if any(ch.isspace() for ch in text):
         raise ValueError("a bare seed is one URL or domain")
     return SeedEntry(text)
 
 
-def seed_entry_json(url: str, depth: int = 0, recrawl: bool = False) -> bytes:
+def seed_entry_json(
+    url: str,
+    depth: int = 0,
+    recrawl: bool = False,
+    etag: str | None = None,
+    last_modified: str | None = None,
+) -> bytes:
     entry: dict[str, object] = {"url": url}
     if depth:
         entry["depth"] = depth
     if recrawl:
         entry["recrawl"] = True
+        if etag:
+            entry["etag"] = etag
+        if last_modified:
+            entry["last_modified"] = last_modified
     return orjson.dumps(entry)
 
 
@@ -80,9 +96,12 @@ def push_seeds(
     *,
     depth: int = 0,
     recrawl: bool = False,
+    validators: Mapping[str, tuple[str | None, str | None]] | None = None,
 ) -> int:
-    """Queue seeds for the workers of a shared crawl; returns how many."""
-    entries = [seed_entry_json(url, depth, recrawl) for url in urls]
+    """Queue seeds for the workers of a shared crawl; returns how many. A
+    recrawl's pages may come with their stored (etag, last_modified)."""
+    known = validators or {}
+    entries = [seed_entry_json(url, depth, recrawl, *known.get(url, (None, None))) for url in urls]
     if not entries:
         return 0
     client = redis_client(redis_url)

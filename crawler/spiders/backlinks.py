@@ -14,6 +14,14 @@ crawl got there. Redirects and meta
 refreshes are links too (Scrapy's own redirect middlewares are off): an
 internal target is followed, a watched one is an edge from the redirecting URL.
 
+A recrawl (`-a recrawl=due|all`, README "Keeping the profile fresh") fetches
+known linking pages instead of seeds, at depth 0, the pages due by the
+schedule (crawler/schedule.py) or all of them; it sends each page's stored
+ETag and Last-Modified back (If-None-Match, If-Modified-Since), and a 304
+becomes a page item marked `not_modified`: the store confirms the page's edges
+without anything being parsed. A traversal crawl (seeds and depth) fetches in
+full: it needs every page's links to go on.
+
 The spider does not know which scheduler feeds it or which store receives its
 items: with REDIS_URL set, the cluster profile (settings/cluster.py) swaps the
 frontier underneath it.
@@ -22,6 +30,7 @@ frontier underneath it.
 from __future__ import annotations
 
 import logging
+import os
 from typing import TYPE_CHECKING, Any
 
 import scrapy
@@ -64,6 +73,9 @@ REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
 # store, whichever worker fetches it).
 EXPANDED_META = "linkwatch_expanded"
 PROVENANCE_META = "linkwatch_expansion"
+# The meta key of a request for a known page fetched again (a recrawl): a 304
+# to it confirms the page's stored edges.
+RECRAWL_META = "linkwatch_recrawl"
 
 
 class BacklinksSpider(scrapy.Spider):
@@ -105,13 +117,47 @@ class BacklinksSpider(scrapy.Spider):
             pages=settings.getint("LINKWATCH_EXPAND_PAGES"),
             strategy=settings.get("LINKWATCH_EXPAND_STRATEGY"),
         )
-        return parse_crawl_arguments(
+        arguments = parse_crawl_arguments(
             args,
             default_depth=settings.getint("LINKWATCH_DEPTH"),
             default_max_pages=settings.getint("LINKWATCH_MAX_PAGES_PER_DOMAIN"),
             need_seeds=not settings.get("REDIS_URL"),
             expansion=expansion,
+            sitemaps=settings.getbool("LINKWATCH_SITEMAPS"),
         )
+        cls.check_freshness(arguments, settings)
+        return arguments
+
+    @staticmethod
+    def check_freshness(arguments: CrawlArguments, settings: BaseSettings) -> None:
+        """The recrawl schedule's settings agree, and a recrawl has a store to read."""
+        from pipelines.stores import StoreError, schedule_from, store_uri
+        from pipelines.stores.uri import sqlite_path
+
+        try:
+            schedule_from(settings)
+        except ValueError as exc:
+            raise ArgumentError(str(exc)) from None
+        mode = arguments.recrawl
+        if mode is None:
+            return
+        if settings.get("REDIS_URL"):
+            raise ArgumentError(
+                f"recrawl={mode}: in a shared crawl the workers move due pages into the "
+                "frontier themselves (LINKWATCH_RECRAWL_INTERVAL); `linkwatch recrawl "
+                "DOMAIN --redis-url` queues pages at once"
+            )
+        uri = store_uri(settings)
+        if not uri.startswith("sqlite:"):
+            return  # MongoDB: the crawl reports a store it cannot read
+        try:
+            path = sqlite_path(uri)
+        except StoreError:
+            return  # the crawl command reports a malformed URI
+        if not os.path.exists(path):
+            raise ArgumentError(
+                f"recrawl={mode}: no linkwatch database at {path}; crawl seeds into it first"
+            )
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> BacklinksSpider:
@@ -191,27 +237,93 @@ class BacklinksSpider(scrapy.Spider):
         if feed_engine is not None:
             await feed_engine()  # hands leased requests to the engine itself
             return
+        if self.arguments.recrawl:
+            for request in self.recrawl_requests():
+                yield request
+            return
         for seed in self.arguments.seeds:
             request = self.follow_request(seed, depth=0)
             if request is not None:
                 yield request
 
+    # --- recrawl: known pages fetched again -----------------------------------------
+
+    def recrawl_requests(self) -> Iterator[scrapy.Request]:
+        """`-a recrawl=due|all`: the store's linking pages into the watched
+        domains (every watched domain stored, without `-a watch`), due ones
+        first."""
+        from pipelines.stores import StoreError, open_store
+
+        mode = self.arguments.recrawl
+        try:
+            with open_store(self.crawler.settings, readonly=True, create=False) as store:
+                watch = self.arguments.watch or store.watched_domains()
+                self.update_scope(watch, set())
+                domains = sorted({registered_domain(entry) for entry in watch})
+                due_before = utc_now() if mode == "due" else None
+                rows = list(store.recrawl_pages(domains, due_before=due_before))
+        except StoreError as exc:
+            logger.error("recrawl=%s: cannot read the store: %s", mode, exc)
+            return
+        logger.info(
+            "recrawl=%s: %d pages linking to %s", mode, len(rows), ", ".join(domains) or "nothing"
+        )
+        self.stats.set_value("linkwatch/recrawl_pages", len(rows))
+        for row in rows:
+            url = row["url"]
+            if url in self.requested:
+                continue
+            self.requested.add(url)
+            self.crawl_domains.add(registered_domain(url_host(url)))
+            yield self.known_page_request(url, 0, (row["etag"], row["last_modified"]))
+
+    def known_page_request(
+        self, url: str, depth: int, validators: tuple[str | None, str | None] | None
+    ) -> scrapy.Request:
+        """A request for a stored page fetched again: conditional on its stored
+        validators (LINKWATCH_CONDITIONAL_GET), past the seen-sets."""
+        headers = {}
+        if validators and self.crawler.settings.getbool("LINKWATCH_CONDITIONAL_GET"):
+            etag, last_modified = validators
+            if etag:
+                headers["If-None-Match"] = etag
+            if last_modified:
+                headers["If-Modified-Since"] = last_modified
+        return scrapy.Request(
+            url,
+            callback=self.parse,
+            errback=self.fetch_failed,
+            headers=headers,
+            meta={"depth": depth, RECRAWL_META: True},
+            priority=-depth,
+            dont_filter=True,
+        )
+
     # --- scope: what a shared frontier tells the spider ---------------------------
 
-    def seed_request(self, seed: str, depth: int = 0, recrawl: bool = False) -> scrapy.Request:
-        """The request for a seed taken from a shared frontier (ValueError if bad)."""
+    def seed_request(
+        self,
+        seed: str,
+        depth: int = 0,
+        recrawl: bool = False,
+        validators: tuple[str | None, str | None] | None = None,
+    ) -> scrapy.Request:
+        """The request for a seed taken from a shared frontier (ValueError if
+        bad); a recrawl's is conditional on the page's stored `validators`
+        (etag, last_modified)."""
         try:
             url = clean_seed(seed)
         except ArgumentError as exc:
             raise ValueError(str(exc)) from None
         self.requested.add(url)
+        if recrawl:
+            return self.known_page_request(url, depth, validators)
         return scrapy.Request(
             url,
             callback=self.parse,
             errback=self.fetch_failed,
             meta={"depth": depth},
             priority=-depth,
-            dont_filter=recrawl,
         )
 
     def publish_scope(self, frontier: Any) -> None:
@@ -355,6 +467,9 @@ class BacklinksSpider(scrapy.Spider):
 
     def parse_page(self, response: scrapy.http.Response) -> Iterator[Any]:
         depth = response.meta.get("depth", 0)
+        if response.status == 304:
+            yield from self.parse_not_modified(response)
+            return
         if response.status in REDIRECT_STATUSES:
             yield from self.parse_redirect(response, depth)
             return
@@ -410,6 +525,20 @@ class BacklinksSpider(scrapy.Spider):
         self.stats.inc_value("linkwatch/edges_found", len(edges))
         yield item
 
+    def parse_not_modified(self, response: scrapy.http.Response) -> Iterator[Any]:
+        """A 304 to a conditional recrawl: the page is as stored; nothing to parse."""
+        if not (
+            response.request.headers.get(b"If-None-Match")
+            or response.request.headers.get(b"If-Modified-Since")
+        ):
+            self.stats.inc_value("linkwatch/not_modified_unasked")
+            return  # a 304 we did not ask for says nothing about the page
+        self.stats.inc_value("linkwatch/not_modified")
+        item = self.page_item(response, title="", outlinks=0)
+        item["not_modified"] = True
+        item["domain_links"] = None  # keep the stored ones
+        yield item
+
     def parse_redirect(self, response: scrapy.http.Response, depth: int) -> Iterator[Any]:
         item = self.page_item(response, title="", outlinks=0)
         item["expansion"] = response.meta.get(PROVENANCE_META)
@@ -456,7 +585,10 @@ class BacklinksSpider(scrapy.Spider):
         yield item
 
     def page_item(self, response: scrapy.http.Response, title: str, outlinks: int) -> PageItem:
+        validators = response.status == 304 or 200 <= response.status < 300
         return new_page(
+            etag=header_text(response, b"ETag") if validators else None,
+            last_modified=header_text(response, b"Last-Modified") if validators else None,
             url=response.url,
             domain=registered_domain(url_host(response.url)),
             status=response.status,
@@ -514,6 +646,11 @@ def is_html(response: scrapy.http.Response) -> bool:
     if content_type:
         return b"html" in content_type.lower()
     return isinstance(response, HtmlResponse)
+
+
+def header_text(response: scrapy.http.Response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1").strip() or None if value else None
 
 
 def header_charset(response: scrapy.http.Response) -> str | None:
