@@ -35,6 +35,7 @@ BENCHMARKS = {
     "memory": "6. Memory",
     "broadweb": "7. Broad web — politeness and throughput on 160 slow sites",
     "discovery": "8. Discovery — referring domains found by expansion, focused vs bfs",
+    "freshness": "9. Freshness — resume overhead and what a conditional recrawl saves",
 }
 
 

@@ -9,12 +9,15 @@ would pass its 300 s budget (today it does: ~105 s a pair; `--repeat 3` forces
 three, ~11 minutes in all); the distributed one fits its three in 300 s. The broad-web
 one (160 generated sites, 6 contenders, ~150 s a repeat) stops after two within 420 s.
 The seen-set and memory benchmarks measure sizes, not speed: __main__ runs them side
-by side.
+by side. Freshness (~2.5 min): the corpus crawled with and without the resume journal
+(~17 s a crawl, three pairs within 110 s), its linking pages recrawled with and
+without conditional GET (~4 and ~10 s), then the same over a 1,200-page generated web
+(~4 s a recrawl); two recrawl pairs per web, whose ratios vary by a few percent.
 
 Quick: the PostgreSQL site, 1 repeat, 1 and 2 workers without the scrapy-redis
 baseline (a full run has both), 50,000 URLs in the seen-set, a 1,500-page web
-whose first half is warm-up, a 60-site broad web. Quick figures point the way; full
-ones count.
+whose first half is warm-up, a 60-site broad web, freshness over the PostgreSQL site
+and an 800-page web. Quick figures point the way; full ones count.
 """
 
 from __future__ import annotations
@@ -49,11 +52,21 @@ class Plan:
     broadweb_workers: tuple[int, ...] = (1, 2, 4)  # cluster contenders
     broadweb_budget: float | None = None  # seconds; repeats past the first stop beyond it
     broadweb_timeout: float = 240.0  # seconds per crawl before it is killed
+    freshness_sites: tuple[Site, ...] = SITES  # benchmark 9: the resume overhead's crawl
+    freshness_pages: int = 1_200  # the generated web a conditional recrawl goes over
+    freshness_recrawl_repeat: int = 2  # recrawl pairs per web (their spread is small)
+    freshness_budget: float | None = None  # seconds: resume pairs past the second stop beyond
 
     def with_repeat(self, repeat: int) -> Plan:
         """An explicit --repeat is honoured whatever the time budgets say."""
         return replace(
-            self, repeat=repeat, crawl_budget=None, distributed_budget=None, broadweb_budget=None
+            self,
+            repeat=repeat,
+            crawl_budget=None,
+            distributed_budget=None,
+            broadweb_budget=None,
+            freshness_recrawl_repeat=repeat,
+            freshness_budget=None,
         )
 
     def with_sites(self, sites: tuple[Site, ...]) -> Plan:
@@ -82,6 +95,10 @@ FULL = Plan(
     broadweb_workers=(1, 2, 4),
     broadweb_budget=420,
     broadweb_timeout=240.0,
+    freshness_sites=SITES,
+    freshness_pages=1_200,
+    freshness_recrawl_repeat=2,
+    freshness_budget=110,
 )
 
 QUICK = Plan(
@@ -106,4 +123,8 @@ QUICK = Plan(
     broadweb_workers=(1, 2, 4),
     broadweb_budget=None,
     broadweb_timeout=150.0,
+    freshness_sites=PG,
+    freshness_pages=800,
+    freshness_recrawl_repeat=1,
+    freshness_budget=None,
 )
