@@ -23,4 +23,6 @@ CLUSTER_SPIDER_MIDDLEWARES = {
 CLUSTER_EXTENSIONS = {
     # This worker's heartbeat and stored counts, for `linkwatch status`.
     "crawler.frontier.heartbeat.Heartbeat": 500,
+    # Due pages back into the frontier every LINKWATCH_RECRAWL_INTERVAL, by one worker.
+    "crawler.frontier.recrawl.RecrawlMover": 510,
 }

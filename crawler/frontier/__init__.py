@@ -16,6 +16,8 @@ start_urls list), one module per concept:
                    acknowledge a lease once the page's items are stored
     heartbeat.py   the workers' heartbeat (an extension), read by `linkwatch status`
     seeding.py     seeds and the watch list, as `linkwatch` and workers see them
+    recrawl.py     due pages back into the frontier, by one worker under a lock
+                   (an extension), every LINKWATCH_RECRAWL_INTERVAL
 
 A request taken from Redis is leased, not destroyed: a worker that dies
 (SIGKILL, power loss) leaves leases that expire and go back to their queue.

@@ -120,6 +120,18 @@ class FrontierKeys:
         """HASH of crawl-wide counters (pages_stored, edges_stored, ...)."""
         return f"{self.prefix}:stats"
 
+    @property
+    def recrawl_lock(self) -> str:
+        """STRING held (SET NX, with a TTL) by the worker moving due pages into
+        the frontier (recrawl.py): the token of that worker."""
+        return f"{self.prefix}:recrawl_lock"
+
+    @property
+    def recrawl_moved(self) -> str:
+        """ZSET URL -> time (s) a due page was moved into the frontier (recrawl.py);
+        moves older than two recrawl intervals are dropped."""
+        return f"{self.prefix}:recrawl_moved"
+
     def expansion(self, name: str) -> str:
         """A key of a shared discovery crawl (expansion.py lists them): ``cand``
         ZSET of candidates, ``c:<domain>`` HASH of one, ``hops``, ``prov``..."""

@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pymongo import UpdateMany, UpdateOne
+from pymongo import UpdateOne
 from pymongo import errors as mongo_errors
 
 from crawler.items import EDGE_CRAWL_FIELDS
@@ -32,7 +32,7 @@ from pipelines.stores.base import (
 from pipelines.stores.mongo.connection import LOOKUP_CHUNK, chunks, store_error
 from pipelines.stores.mongo.counters import MongoCounters
 from pipelines.stores.mongo.schema import edge_id, to_datetime
-from pipelines.stores.mongo.upsert import Write
+from pipelines.stores.mongo.upsert import Write, write_chunks
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -124,7 +124,8 @@ class MongoWrites(MongoCounters):
     ) -> None:
         """Pages answered 304: stored edges seen again (a link still nofollow
         stays lost so), schedules moved on, validators kept unless new ones came."""
-        page_writes, edge_writes = [], []
+        page_writes = []
+        confirmed_at: dict[str, datetime | None] = {}
         for page in pages:
             known = stored.get(page["url"])
             if known is None:
@@ -138,18 +139,25 @@ class MongoWrites(MongoCounters):
             page_writes.append(
                 UpdateOne({"_id": page["url"]}, {"$set": fields, "$max": {"fetched_at": seen_at}})
             )
-            edge_writes.append(
-                UpdateMany(
-                    {
-                        "source_url": page["url"],
-                        "$or": [{"lost_at": None}, {"lost_reason": "became_nofollow"}],
-                    },
-                    {"$max": {"last_seen": seen_at}},
-                )
+            confirmed_at[page["url"]] = seen_at
+        # One update per edge, not an update_many per page, and in pieces on
+        # FerretDB: its pool runs dry on a command that updates many documents
+        # (upsert.write_chunks).
+        edge_writes = [
+            UpdateOne({"_id": doc["_id"]}, {"$max": {"last_seen": confirmed_at[doc["source_url"]]}})
+            for chunk in chunks(list(confirmed_at), LOOKUP_CHUNK)
+            for doc in self.edge_collection.find(
+                {
+                    "source_url": {"$in": chunk},
+                    "$or": [{"lost_at": None}, {"lost_reason": "became_nofollow"}],
+                },
+                {"_id": 1, "source_url": 1},
             )
-        if page_writes:
-            self.page_collection.bulk_write(page_writes, ordered=False)
-            self.edge_collection.bulk_write(edge_writes, ordered=False)
+        ]
+        for part in write_chunks(page_writes, self.write_chunk):
+            self.page_collection.bulk_write(part, ordered=False)
+        for part in write_chunks(edge_writes, self.write_chunk):
+            self.edge_collection.bulk_write(part, ordered=False)
 
     def _write_expansions(self, pages: list[PageItem]) -> None:
         """How discovery reached each site: the first record is kept ($setOnInsert)."""
