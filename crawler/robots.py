@@ -27,6 +27,10 @@ takes a short lock and fetches it, the others wait for its entry instead of
 fetching it again. Entries older than LINKWATCH_ROBOTS_MAX_AGE are fetched again
 (a long-running cluster follows a site's changes).
 
+A 2xx robots.txt's `Sitemap:` lines ride on the host's allowed depth-0 requests
+(meta `linkwatch_sitemaps`): a seed page's response tells the spider where its
+host's sitemaps are (crawler/spiders/sitemaps.py), with no second fetch.
+
 Rules are parsed by ROBOTSTXT_PARSER (Protego) for ROBOTSTXT_USER_AGENT, else
 USER_AGENT. Settings: ROBOTSTXT_OBEY, LINKWATCH_MAX_CRAWL_DELAY,
 LINKWATCH_ROBOTS_RETRIES, LINKWATCH_ROBOTS_RETRY_DELAY, LINKWATCH_ROBOTS_MAX_AGE.
@@ -48,6 +52,8 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http.request import NO_CALLBACK
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler, load_object
+
+from crawler.sitemaps import robots_sitemaps
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -89,6 +95,11 @@ class RobotsFile:
         return cls(int(data["status"]), str(data["body"]).encode("latin-1"), float(data["at"]))
 
 
+# The meta key of an allowed seed request (depth 0): its host's Sitemap: lines,
+# for the spider (crawler/spiders/sitemaps.py).
+SITEMAPS_META = "linkwatch_sitemaps"
+
+
 @dataclass(frozen=True, slots=True)
 class HostRules:
     """How a crawl treats one host, decided once from its RobotsFile."""
@@ -97,6 +108,7 @@ class HostRules:
     reason: str = ""  # why SKIP
     parser: RobotParser | None = None  # None: everything allowed
     crawl_delay: float = 0.0
+    sitemaps: tuple[str, ...] = ()  # its Sitemap: lines, as written
 
     def allowed(self, url: str, user_agent: str) -> bool:
         return self.parser is None or self.parser.allowed(url, user_agent)
@@ -115,7 +127,12 @@ def decide(robots: RobotsFile, parse: Any, user_agent: str, max_crawl_delay: flo
     delay = parser.crawl_delay(user_agent) or 0.0
     if delay > max_crawl_delay:
         return HostRules(SKIP, "crawl_delay_too_long", crawl_delay=delay)
-    return HostRules(ALLOW, parser=parser, crawl_delay=max(0.0, float(delay)))
+    return HostRules(
+        ALLOW,
+        parser=parser,
+        crawl_delay=max(0.0, float(delay)),
+        sitemaps=robots_sitemaps(robots.body),
+    )
 
 
 def netloc_of(url: str) -> str:
@@ -209,6 +226,8 @@ class RobotsMiddleware:
         if not rules.allowed(request.url, self.user_agent):
             self.stats.inc_value("robotstxt/forbidden")
             raise IgnoreRequest("Forbidden by robots.txt")
+        if request.meta.get("depth") == 0:  # a seed: the spider may read its sitemaps
+            request.meta[SITEMAPS_META] = rules.sitemaps
 
     def hold(self, request: Request, delay: float) -> None:
         downloader = self.crawler.engine.downloader

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -13,6 +14,8 @@ import threading
 import time
 import urllib.request
 from collections import Counter
+from datetime import timedelta
+from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 
 import pytest
@@ -28,6 +31,7 @@ from crawler.testing.fixtureweb import (
     truth_changes,
 )
 from crawler.testing.fixtureweb.__main__ import main as cli_main
+from crawler.testing.fixtureweb.model import seed_url
 
 ROOT = Path(__file__).resolve().parents[1]
 EDGE_KEYS = {
@@ -323,7 +327,8 @@ def http(port, raw: bytes, *, reads: int = 1) -> list[tuple[int, dict, bytes]]:
             while (line := f.readline()) not in (b"\r\n", b""):
                 k, _, v = line.decode("latin-1").partition(":")
                 headers[k.strip().lower()] = v.strip()
-            length = 0 if raw.startswith(b"HEAD ") else int(headers["content-length"])
+            bodiless = raw.startswith(b"HEAD ") or status == 304
+            length = 0 if bodiless else int(headers["content-length"])
             out.append((status, headers, f.read(length)))
     return out
 
@@ -405,6 +410,167 @@ def test_access_log(server):
     assert all(e["status"] == 405 and e["url"] is None for e in connect)
 
 
+# --------------------------------------------------------------------------- validators
+
+ABOUT = "http://www.alpha.test/about.html"
+
+
+def test_html_pages_carry_validators_and_nothing_else_does(web):
+    headers = dict(web.responses[ABOUT].headers)
+    assert re.fullmatch(r'"[0-9a-f]{32}"', headers["ETag"])
+    assert headers["Last-Modified"].endswith(" GMT")
+    assert parsedate_to_datetime(headers["Last-Modified"])  # an HTTP date
+    other = build_web(pages=300)  # the same hand-written page, another web around it
+    assert dict(other.responses[ABOUT].headers) == headers
+    for url in (
+        "http://www.epsilon.test/doc.pdf",  # not HTML
+        "http://beta.test/go/mysite",  # a redirect
+        "http://www.epsilon.test/missing.html",  # a 404
+        "http://www.alpha.test/robots.txt",
+        "http://www.alpha.test/sitemap_index.xml",
+    ):
+        names = {name for name, _ in web.responses[url].headers}
+        assert not names & {"ETag", "Last-Modified"}, url
+
+
+def test_last_modified_moves_only_for_pages_that_changed(web, web2):
+    changed = unchanged = 0
+    for url in web.truth_pages:
+        if url not in web2.responses or web.page(url).status != 200:
+            continue
+        before, after = web.responses[url], web2.responses[url]
+        if after.status != 200 or "ETag" not in dict(after.headers):
+            continue
+        first, second = (dict(r.headers)["Last-Modified"] for r in (before, after))
+        if before.body == after.body:
+            unchanged += 1
+            assert second == first and dict(after.headers)["ETag"] == dict(before.headers)["ETag"]
+        else:
+            changed += 1
+            assert parsedate_to_datetime(second) > parsedate_to_datetime(first), url
+            assert dict(after.headers)["ETag"] != dict(before.headers)["ETag"]
+    assert changed and unchanged
+
+
+def conditional(target: str, **headers: str) -> bytes:
+    extra = "".join(f"{name.replace('_', '-')}: {value}\r\n" for name, value in headers.items())
+    return get(target, extra=extra)
+
+
+def test_server_answers_304_to_a_matching_if_none_match(server, web):
+    tag = dict(web.responses[ABOUT].headers)["ETag"]
+    before = len(logged(server, 0))
+    # A 304 has no body: the next response on the connection follows at once.
+    (status, headers, body), (again, _, page) = http(
+        server.port,
+        conditional(ABOUT, If_None_Match=tag) + get(ABOUT),
+        reads=2,
+    )
+    assert (status, body, headers["etag"]) == (304, b"", tag)
+    assert "content-length" not in headers and "last-modified" not in headers
+    assert (again, page) == (200, web.responses[ABOUT].body)
+    first, second = logged(server, before + 2)[before:]
+    assert (first["status"], first["bytes"], first["conditional"]) == (304, 0, True)
+    assert (second["status"], second["bytes"], second["conditional"]) == (200, len(page), False)
+
+
+@pytest.mark.parametrize(
+    ("if_none_match", "status"),
+    [
+        ("{tag}", 304),
+        ('"other", W/{tag}', 304),  # a list; weak comparison
+        ("*", 304),
+        ('"other"', 200),
+    ],
+)
+def test_if_none_match_compares_entity_tags(server, web, if_none_match, status):
+    tag = dict(web.responses[ABOUT].headers)["ETag"]
+    ((got, _, _),) = http(
+        server.port, conditional(ABOUT, If_None_Match=if_none_match.format(tag=tag))
+    )
+    assert got == status
+
+
+def test_if_modified_since_counts_only_without_if_none_match(server, web):
+    modified = parsedate_to_datetime(dict(web.responses[ABOUT].headers)["Last-Modified"])
+    same, later, earlier = (
+        format_datetime(modified + timedelta(seconds=s), usegmt=True) for s in (0, 60, -60)
+    )
+    port = server.port
+    assert http(port, conditional(ABOUT, If_Modified_Since=same))[0][0] == 304
+    assert http(port, conditional(ABOUT, If_Modified_Since=later))[0][0] == 304
+    assert http(port, conditional(ABOUT, If_Modified_Since=earlier))[0][0] == 200
+    assert http(port, conditional(ABOUT, If_Modified_Since="yesterday"))[0][0] == 200
+    # If-None-Match takes precedence: a stale tag means a new body, whatever the date.
+    stale = conditional(ABOUT, If_None_Match='"stale"', If_Modified_Since=later)
+    assert http(port, stale)[0][0] == 200
+    # Only pages with validators: a 404 stays a 404.
+    missing = conditional("http://www.epsilon.test/missing.html", If_Modified_Since=later)
+    assert http(port, missing)[0][0] == 404
+
+
+def test_a_server_without_validators_sends_none_and_never_304(web):
+    tag = dict(web.responses[ABOUT].headers)["ETag"]
+    with FixtureServer(web, validators=False) as srv:
+        ((status, headers, body),) = http(srv.port, conditional(ABOUT, If_None_Match=tag))
+        entries = logged(srv, 1)
+    assert (status, body) == (200, web.responses[ABOUT].body)
+    assert "etag" not in headers and "last-modified" not in headers
+    assert (entries[0]["bytes"], entries[0]["conditional"]) == (len(body), True)
+
+
+# --------------------------------------------------------------------------- sitemaps
+
+
+def test_sitemaps_are_served_as_the_protocol_writes_them(web):
+    index = web.responses["http://www.alpha.test/sitemap_index.xml"]
+    assert b"<sitemapindex" in index.body and b"sitemaps/pages.xml.gz" in index.body
+    child = web.responses["http://www.alpha.test/sitemaps/pages.xml.gz"]
+    assert dict(child.headers)["Content-Type"] == "application/x-gzip"
+    xml = gzip.decompress(child.body)
+    assert b"<urlset" in xml and b"<loc>http://www.alpha.test/sitemap-only.html</loc>" in xml
+    assert b"utm_source=sitemap&amp;utm_medium=xml" in xml and b"<lastmod>" in xml
+    assert b"Sitemap: http://www.alpha.test/sitemap_index.xml" in (
+        web.responses["http://www.alpha.test/robots.txt"].body
+    )
+    plain = web.responses["http://beta.test/sitemap.xml"]
+    assert b"Sitemap:" not in web.responses["http://beta.test/robots.txt"].body
+    assert b"<loc>http://beta.test/listed.html</loc>" in plain.body
+    assert web.responses["http://delta.test/sitemap.xml"].status == 404
+
+
+def test_sitemap_only_pages_are_in_the_truth_only_when_sitemaps_are_read(web):
+    off = build_web(sitemaps=False)
+    only = {"http://www.alpha.test/sitemap-only.html", "http://beta.test/listed.html"}
+    assert set(web.truth_pages) - set(off.truth_pages) == only
+    assert all(web.depths[url] == 1 for url in only)
+    linked = {t for u in web.truth_pages for t in web.page(u).follows}
+    assert not only & linked, "reachable through a sitemap only"
+    sources = {e["source_url"] for e in web.truth_edges} - {
+        e["source_url"] for e in off.truth_edges
+    }
+    assert sources == only
+    assert only <= set(off.never_fetch)
+    never = set(web.never_fetch)
+    assert {
+        "http://mysite.test/sitemap.xml",  # an index's child on another domain
+        "http://mysite.test/listed-in-a-sitemap",  # a urlset's URL on another domain
+        "http://other.test/from-beta-sitemap",
+        "http://www.alpha.test/sitemaps/deeper.xml",  # listed by an index in an index
+        "http://www.alpha.test/too-deep-in-sitemaps.html",
+    } <= never
+    fetched = web.sitemap_fetches
+    assert fetched[:3] == [
+        "http://www.alpha.test/sitemap_index.xml",  # robots.txt names it
+        "http://www.alpha.test/sitemaps/pages.xml.gz",
+        "http://www.alpha.test/sitemaps/nested-index.xml",  # fetched, not followed
+    ]
+    assert "http://beta.test/sitemap.xml" in fetched and len(fetched) == len(set(fetched))
+    hosts = {u.split("/")[2] for u in fetched}
+    assert hosts == {seed_url(s).split("/")[2] for s in web.seeds}, "every seed host once"
+    assert off.sitemap_fetches == [] and set(off.never_fetch) >= set(web.sitemap_files)
+
+
 def test_delay_and_concurrency(web):
     delay, n = 0.3, 4
     with FixtureServer(web, delay=delay) as srv:
@@ -449,6 +615,15 @@ def test_cli_truth_seeds_watch(tmp_path, capsys, web):
     assert cli_main(["seeds"]) == 0 and cli_main(["watch"]) == 0
     seeds, watch = capsys.readouterr().out.splitlines()
     assert seeds.split(",") == web.seeds and watch.split(",") == web.watch
+
+
+def test_cli_truth_without_sitemaps(tmp_path):
+    out = tmp_path / "truth.json"
+    assert cli_main(["truth", "--no-sitemaps", "--out", str(out)]) == 0
+    truth = json.loads(out.read_text(encoding="utf-8"))
+    off = build_web(sitemaps=False)
+    assert truth["params"]["sitemaps"] is False and truth["sitemaps"] == []
+    assert truth["pages"] == off.truth_pages and truth["edges"] == off.truth_edges
 
 
 def test_cli_serve(tmp_path):

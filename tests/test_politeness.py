@@ -84,8 +84,12 @@ def access_log(server: FixtureServer) -> list[dict]:
 
 
 def pages_of(entries: list[dict], host: str | None = None) -> list[dict]:
+    # robots.txt and the seed hosts' sitemaps (/sitemap.xml: none here) are not pages;
+    # they are requests all the same, so the concurrency counts keep them.
     return [
-        e for e in entries if e["path"] != "/robots.txt" and (host is None or e["host"] == host)
+        e
+        for e in entries
+        if e["path"] not in ("/robots.txt", "/sitemap.xml") and (host is None or e["host"] == host)
     ]
 
 

@@ -94,6 +94,7 @@ def trap_crawl(tmp_path_factory):
                 "watch": "mysite.test",
                 "depth": str(DEPTH),
                 "max_pages_per_domain": str(PAGE_CAP),
+                "sitemaps": "false",  # the trap sites' links only
             },
             crawl_env(server.proxy_url, LINKWATCH_DB=str(tmp / "lw.db")),
             tmp,

@@ -51,6 +51,7 @@ from crawler.downloader import politeness_key_setting
 from crawler.expander import Expander
 from crawler.extraction import extract_links
 from crawler.items import new_edge, new_page, utc_now
+from crawler.spiders.sitemaps import SitemapMixin
 from crawler.traps import markup_trap, trap_reason
 from crawler.urls import RejectedURL, URLNormalizer, url_host
 
@@ -78,7 +79,7 @@ PROVENANCE_META = "linkwatch_expansion"
 RECRAWL_META = "linkwatch_recrawl"
 
 
-class BacklinksSpider(scrapy.Spider):
+class BacklinksSpider(SitemapMixin, scrapy.Spider):
     """Crawls seed domains and yields a page item, with its edges, per page."""
 
     name = "backlinks"
@@ -489,6 +490,7 @@ class BacklinksSpider(scrapy.Spider):
         for reason, count in page.skipped.items():
             self.stats.inc_value(f"linkwatch/links_skipped/{reason}", count)
         self.stats.inc_value("linkwatch/pages_parsed")
+        yield from self.sitemap_requests(response, depth)
 
         item = self.page_item(response, page.title, outlinks=len(page.links))
         # A fetched page is inside the crawl by construction (a seed or an

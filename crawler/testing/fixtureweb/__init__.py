@@ -13,6 +13,12 @@ of it, and an HTTP server that serves it as a proxy.
 Set https_proxy as well as http_proxy (and no no_proxy): then a wrong https
 fetch is a CONNECT in the access log (answered 405), never a DNS lookup.
 
+The truth assumes a crawl that reads the seed hosts' sitemaps (the default):
+``build_web(sitemaps=False)`` gives the truth of one that does not, and
+``web.sitemap_fetches`` the sitemap files a crawl fetches. The server sends
+ETag and Last-Modified and answers 304 to a conditional GET
+(``FixtureServer(validators=False)``: neither).
+
 Modules: model.py (pages, expected edges), sites.py (the hand-written sites and
 their tricky cases), generator.py (bulk pages, FixtureWeb, the truth),
 server.py (the proxy server), __main__.py (the CLI: ``python -m crawler.testing.fixtureweb

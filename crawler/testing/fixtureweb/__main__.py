@@ -1,8 +1,12 @@
 """python -m crawler.testing.fixtureweb: serve the fixture web, or print its truth.
 
-    serve  [--port 0] [--port-file F] [--access-log F] [--delay S] [web options]
-    truth  --out F [web options]        JSON: seeds, watch, edges, pages, never_fetch
-                                        (version 2 adds "changes", relative to version 1)
+    serve  [--port 0] [--port-file F] [--access-log F] [--delay S] [--no-validators]
+           [web options]
+    truth  --out F [--no-sitemaps] [web options]
+                                        JSON: seeds, watch, edges, pages, never_fetch,
+                                        sitemaps (version 2 adds "changes", relative
+                                        to version 1); --no-sitemaps: of a crawl
+                                        with -a sitemaps=false
     seeds  [web options]                comma-separated seeds, for a shell
     watch  [web options]                comma-separated watched domains
 
@@ -40,9 +44,21 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port-file", type=Path, help="write the port to this file once listening")
     serve.add_argument("--access-log", type=Path, help="append one JSON line per request")
     serve.add_argument("--delay", type=float, default=0.0, help="seconds of latency per request")
+    serve.add_argument(
+        "--no-validators",
+        dest="validators",
+        action="store_false",
+        help="no ETag nor Last-Modified, never a 304",
+    )
     truth = sub.add_parser("truth", help="write the ground truth as JSON")
     _web_options(truth)
     truth.add_argument("--out", required=True, help="output file ('-' for stdout)")
+    truth.add_argument(
+        "--no-sitemaps",
+        dest="sitemaps",
+        action="store_false",
+        help="the truth of a crawl that does not read sitemaps",
+    )
     for name in ("seeds", "watch"):
         _web_options(sub.add_parser(name, help=f"print the {name} as a comma list"))
     return parser
@@ -50,7 +66,13 @@ def _parser() -> argparse.ArgumentParser:
 
 async def _serve(args: argparse.Namespace) -> None:
     web = build_web(version=args.version, pages=args.pages, seed=args.seed)
-    server = FixtureServer(web, port=args.port, access_log=args.access_log, delay=args.delay)
+    server = FixtureServer(
+        web,
+        port=args.port,
+        access_log=args.access_log,
+        delay=args.delay,
+        validators=args.validators,
+    )
     await server.start_async()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -79,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: cannot serve: {exc}", file=sys.stderr)
             return 1
         return 0
-    web = build_web(version=args.version, pages=args.pages, seed=args.seed)
+    sitemaps = getattr(args, "sitemaps", True)
+    web = build_web(version=args.version, pages=args.pages, seed=args.seed, sitemaps=sitemaps)
     if args.command == "seeds":
         print(",".join(web.seeds))
     elif args.command == "watch":
@@ -87,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         truth = web.truth()
         if args.version >= 2:
-            truth["changes"] = truth_changes(build_web(1, args.pages, args.seed), web)
+            truth["changes"] = truth_changes(build_web(1, args.pages, args.seed, sitemaps), web)
         text = json.dumps(truth, ensure_ascii=False, indent=1) + "\n"
         if args.out == "-":
             sys.stdout.write(text)

@@ -10,6 +10,15 @@ target URL spelled out, never computed with crawler/urls.py. The pages a crawl
 fetches follow from the declared internal links by a breadth-first walk to
 depth MAX_DEPTH.
 
+Sitemaps: a crawl reads each seed host's sitemaps (sites.py: SITEMAPS) and
+fetches the pages they list inside the seed's registered domain at depth 1;
+``build_web(sitemaps=False)`` gives the truth of a crawl that does not (the
+web serves them either way).
+
+Validators: a 200 HTML response carries a strong ``ETag`` (a digest of its
+body) and a ``Last-Modified``: a fixed date per URL, the same in both versions
+unless the body differs between them, then a later one in version 2.
+
 Seeds: the hand-written sites (sites.py, profiles.py) and three bulk sites
 (news.zeta.test, eta.test, www.theta.test) whose size ``pages`` scales; bulk
 pages are rendered on demand, so a 20,000-page web stays small in memory.
@@ -29,24 +38,31 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from collections import deque
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property, lru_cache
 
 from .model import (
     MAX_DEPTH,
     TRAP_DOMAINS,
+    V2_MODIFIED,
     WATCH,
     Link,
     Page,
     Response,
+    Sitemap,
+    etag,
+    first_modified,
     html_doc,
+    http_date,
     netloc,
     registered_domain,
     request_target,
     seed_url,
 )
-from .sites import CORE_SEEDS, ROBOTS, build_core
+from .sites import CORE_SEEDS, ROBOTS, SITEMAPS, build_core
 
 CORE_PAGES = 87  # roughly how many pages the hand-written sites contribute
 BULK_SITES = (
@@ -232,6 +248,13 @@ def _trap(url: str) -> Page:
 
 # --------------------------------------------------------------------------- the web
 
+_SITEMAP_LINE = re.compile(r"(?im)^[ \t]*sitemap[ \t]*:[ \t]*(\S+)")
+
+
+def _is_parsed(page: Page) -> bool:
+    """Whether a crawl parses the page's HTML (not a redirect, not another type)."""
+    return page.status // 100 != 3 and "html" in page.content_type.lower()
+
 
 def _edge(page: Page, link: Link) -> dict:
     redirect = link.link_type == "redirect"
@@ -296,16 +319,21 @@ class FixtureWeb:
     """A deterministic web of many sites and the truth a correct crawl of it stores.
 
     ``seeds``/``watch`` configure the crawl; ``responses`` answers requests;
-    ``truth_edges``, ``truth_pages`` and ``never_fetch`` are the oracle (computed
-    on first use: the server never needs them).
+    ``truth_edges``, ``truth_pages``, ``never_fetch`` and ``sitemap_fetches``
+    are the oracle (computed on first use: the server never needs them), of a
+    crawl that reads the seed hosts' sitemaps unless ``sitemaps`` is false.
     """
 
-    def __init__(self, version: int = 1, pages: int = 150, seed: int = 0) -> None:
+    def __init__(
+        self, version: int = 1, pages: int = 150, seed: int = 0, sitemaps: bool = True
+    ) -> None:
         if version not in (1, 2):
             raise ValueError(f"unknown fixture web version {version}")
         self.version = version
         self.pages = pages
         self.seed = seed
+        self.sitemaps = sitemaps
+        self.sitemap_files: dict[str, Sitemap] = SITEMAPS
         self._core = build_core(version)
         self._bulk = {s.host: s for s in _bulk_sites(pages)}
         self.seeds: list[str] = [*CORE_SEEDS, *(seed_ for _, seed_, _ in BULK_SITES)]
@@ -345,6 +373,8 @@ class FixtureWeb:
         page = self._core.get(url)
         if page is not None:
             return page
+        if (sitemap := self.sitemap_files.get(url)) is not None:
+            return sitemap.page()
         if host in self._bulk:
             page = self._bulk_cached(host, path)
         if page is not None:
@@ -366,10 +396,25 @@ class FixtureWeb:
         name = host.split(":", 1)[0]
         return name.endswith((".test", ".testing")) and registered_domain(name) in TRAP_DOMAINS
 
-    @staticmethod
-    def render(page: Page) -> Response:
+    def render(self, page: Page) -> Response:
         headers = [("Content-Type", page.content_type), *page.headers]
+        if page.status == 200 and "html" in page.content_type.lower():
+            headers.append(("ETag", etag(page.body)))
+            headers.append(("Last-Modified", http_date(self.last_modified(page))))
         return Response(page.status, tuple(headers), page.body)
+
+    def last_modified(self, page: Page) -> datetime:
+        """When the page last changed: the same in both versions unless its body
+        (or status) differs between them."""
+        if self.version >= 2:
+            before = self._version1.page(page.url)
+            if before is None or (before.status, before.body) != (page.status, page.body):
+                return V2_MODIFIED
+        return first_modified(page.url)
+
+    @cached_property
+    def _version1(self) -> FixtureWeb:
+        return FixtureWeb(1, self.pages, self.seed, self.sitemaps)
 
     def is_seed_domain(self, url: str) -> bool:
         return registered_domain(netloc(url)) in self.seed_domains
@@ -377,13 +422,17 @@ class FixtureWeb:
     # -- truth ------------------------------------------------------------------
 
     @cached_property
-    def _truth(self) -> tuple[dict[str, int], list[dict], list[str]]:
-        """One breadth-first walk over the declared follows: the depth of every
-        page a crawl fetches, their edges, and the URLs it must never fetch."""
+    def _truth(self) -> tuple[dict[str, int], list[dict], list[str], list[str]]:
+        """One breadth-first walk over the declared follows (and, for a seed
+        page, what its host's sitemaps list): the depth of every page a crawl
+        fetches, their edges, the URLs it must never fetch, and the sitemap
+        files it reads."""
         depth: dict[str, int] = {}
         edges: list[dict] = []
         never: dict[str, None] = {}  # internal: disallowed or too deep
         outside: dict[str, None] = {}  # non-seed URLs linked from fetched pages
+        sitemap_hosts: set[str] = set()
+        fetched_sitemaps: dict[str, None] = {}
         queue: deque[str] = deque()
         for s in self.seeds:
             url = seed_url(s)
@@ -401,7 +450,16 @@ class FixtureWeb:
             for target in [*(link.target for link in page.links), *page.external]:
                 if not self.is_seed_domain(target):
                     outside[target] = None
-            for t in page.follows:
+            follows = page.follows
+            # A seed page: the crawl reads its host's sitemaps, once.
+            seed_page = depth[url] == 0 and _is_parsed(page)
+            if self.sitemaps and seed_page and page.netloc not in sitemap_hosts:
+                sitemap_hosts.add(page.netloc)
+                files, listed, elsewhere = self.read_sitemaps(page.netloc)
+                fetched_sitemaps.update(dict.fromkeys(files))
+                outside.update(dict.fromkeys(elsewhere))
+                follows = [*follows, *listed]
+            for t in follows:
                 if t in depth or t in never:
                     continue
                 if depth[url] >= MAX_DEPTH:
@@ -412,7 +470,49 @@ class FixtureWeb:
         # BFS: every page reachable within MAX_DEPTH got its depth before any
         # page at MAX_DEPTH was walked, so "too deep" candidates stay too deep.
         assert not never.keys() & depth.keys()
-        return depth, edges, [*never, *outside]
+        unread = self._unread_sitemaps(fetched_sitemaps, depth)
+        return depth, edges, list(dict.fromkeys([*never, *outside, *unread])), [*fetched_sitemaps]
+
+    def read_sitemaps(self, host: str) -> tuple[list[str], list[str], list[str]]:
+        """What a crawl reads of a seed host's sitemaps: the files it fetches
+        (robots.txt's Sitemap: lines, else /sitemap.xml, then the files an
+        index lists: one level), the URLs they list inside the host's
+        registered domain, and the URLs (pages or files) they list elsewhere."""
+        domain = registered_domain(host)
+        named = _SITEMAP_LINE.findall(self.robots_txt(host) or "")
+        todo = [(url, 0) for url in named or [f"http://{host}/sitemap.xml"]]
+        files: list[str] = []
+        listed: list[str] = []
+        elsewhere: list[str] = []
+        for url, level in todo:  # grows while it is walked
+            if registered_domain(netloc(url)) != domain:
+                elsewhere.append(url)
+                continue
+            if url in files:
+                continue
+            files.append(url)
+            sitemap = self.sitemap_files.get(url)
+            if sitemap is None:  # a 404
+                continue
+            if sitemap.index:
+                if level == 0:  # an index listed in an index is not read
+                    todo.extend((entry.target, 1) for entry in sitemap.entries)
+                continue
+            for entry in sitemap.entries:
+                same = registered_domain(netloc(entry.target)) == domain
+                (listed if same else elsewhere).append(entry.target)
+        return files, listed, elsewhere
+
+    def _unread_sitemaps(self, fetched: dict[str, None], depth: dict[str, int]) -> list[str]:
+        """The sitemap files a crawl does not fetch, and what they list that it
+        does not fetch either."""
+        out: dict[str, None] = {}
+        for url, sitemap in self.sitemap_files.items():
+            if url in fetched:
+                continue
+            out[url] = None
+            out.update(dict.fromkeys(e.target for e in sitemap.entries if e.target not in depth))
+        return [url for url in out if url not in fetched]
 
     @property
     def depths(self) -> dict[str, int]:
@@ -421,7 +521,8 @@ class FixtureWeb:
 
     @property
     def truth_pages(self) -> list[str]:
-        """Canonical URLs the crawler must fetch (robots.txt excluded), BFS order."""
+        """Canonical URLs the crawler must fetch (robots.txt and sitemaps
+        excluded), BFS order."""
         return list(self._truth[0])
 
     @property
@@ -433,25 +534,42 @@ class FixtureWeb:
     @property
     def never_fetch(self) -> list[str]:
         """URLs that must never be fetched: robots-disallowed pages, pages beyond
-        the max depth, and every non-seed URL linked from a fetched page."""
+        the max depth, every non-seed URL linked from a fetched page, and the
+        sitemap files a crawl does not read (all, with sitemaps off), with what
+        only they list."""
         return self._truth[2]
+
+    @property
+    def sitemap_fetches(self) -> list[str]:
+        """The sitemap files a crawl fetches, each once (404s included): none
+        with sitemaps off."""
+        return self._truth[3]
 
     def truth(self) -> dict:
         """Everything a test or a shell script needs, JSON-ready."""
         return {
-            "params": {"version": self.version, "pages": self.pages, "seed": self.seed},
+            "params": {
+                "version": self.version,
+                "pages": self.pages,
+                "seed": self.seed,
+                "sitemaps": self.sitemaps,
+            },
             "seeds": self.seeds,
             "watch": self.watch,
             "max_depth": MAX_DEPTH,
             "edges": self.truth_edges,
             "pages": self.truth_pages,
             "never_fetch": self.never_fetch,
+            "sitemaps": self.sitemap_fetches,
         }
 
 
-def build_web(version: int = 1, pages: int = 150, seed: int = 0) -> FixtureWeb:
-    """The fixture web; ``pages`` is roughly how many pages a correct crawl fetches."""
-    return FixtureWeb(version=version, pages=pages, seed=seed)
+def build_web(
+    version: int = 1, pages: int = 150, seed: int = 0, sitemaps: bool = True
+) -> FixtureWeb:
+    """The fixture web; ``pages`` is roughly how many pages a correct crawl fetches;
+    ``sitemaps``: whether that crawl reads the seed hosts' sitemaps (the default)."""
+    return FixtureWeb(version=version, pages=pages, seed=seed, sitemaps=sitemaps)
 
 
 LOST_REASONS = ("link_removed", "page_gone", "became_nofollow", "redirected")

@@ -1,13 +1,19 @@
-"""The fixture web's vocabulary: pages, expected edges, and how pages are written.
+"""The fixture web's vocabulary: pages, expected edges, sitemaps, and how pages are written.
 
 Pure data and string helpers, no I/O. A page is written as HTML fragments, each
 next to the edges it must produce (:class:`Link`, its canonical target spelled
-out by hand); :class:`WebBuilder` collects the pages of one version.
+out by hand); :class:`WebBuilder` collects the pages of one version. A
+:class:`Sitemap` is a sitemap file, its entries' canonical URLs spelled out too.
 """
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from xml.sax.saxutils import escape
 
 MAX_DEPTH = 3
 HTML = "text/html; charset=utf-8"
@@ -90,6 +96,66 @@ class Response:
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SitemapEntry:
+    """A `<url>` of a urlset or `<sitemap>` of an index."""
+
+    target: str  # canonical URL, written by hand
+    lastmod: str = ""
+    raw: str | None = None  # the URL as the file writes it; None: same as target
+
+    @property
+    def written(self) -> str:
+        return self.target if self.raw is None else self.raw
+
+
+@dataclass(frozen=True, slots=True)
+class Sitemap:
+    """A sitemap file: a urlset of pages, or an index of other sitemap files."""
+
+    url: str  # canonical URL
+    entries: tuple[SitemapEntry, ...]
+    index: bool = False
+    gzip: bool = False  # a .xml.gz file (gzip body, not Content-Encoding)
+
+    def page(self) -> Page:
+        """The file as the server answers it."""
+        root, item = ("sitemapindex", "sitemap") if self.index else ("urlset", "url")
+        lines = ['<?xml version="1.0" encoding="UTF-8"?>']
+        lines.append(f'<{root} xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">')
+        for entry in self.entries:
+            lastmod = f"<lastmod>{entry.lastmod}</lastmod>" if entry.lastmod else ""
+            lines.append(f"  <{item}><loc>{escape(entry.written)}</loc>{lastmod}</{item}>")
+        lines.append(f"</{root}>\n")
+        body = "\n".join(lines).encode()
+        if self.gzip:  # mtime 0: the same bytes every time
+            return Page(
+                self.url, content_type="application/x-gzip", body=gzip.compress(body, mtime=0)
+            )
+        return Page(self.url, content_type="application/xml; charset=utf-8", body=body)
+
+
+# Last-Modified of version 1: this date, or up to a year before it (by URL);
+# of a page version 2 changed: a later one.
+V1_MODIFIED = datetime(2024, 1, 1, 12, tzinfo=UTC)
+V2_MODIFIED = datetime(2024, 6, 1, 12, tzinfo=UTC)
+
+
+def etag(body: bytes) -> str:
+    """A strong validator: the quoted digest of a body."""
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def http_date(when: datetime) -> str:
+    return format_datetime(when, usegmt=True)
+
+
+def first_modified(url: str) -> datetime:
+    """A page's Last-Modified in version 1: fixed by its URL."""
+    days = int.from_bytes(hashlib.sha256(url.encode()).digest()[:2], "big") % 365
+    return V1_MODIFIED - timedelta(days=days)
 
 
 def netloc(url: str) -> str:

@@ -12,9 +12,17 @@ escapes of unreserved characters, utm_*/gclid/fbclid parameters), so a crawler
 that requests a non-canonical spelling still reaches the page, and the access
 log's ``url`` shows which page it was (``path`` keeps what was sent).
 
+Conditional requests (RFC 9110 section 13.2.2): a response that carries an
+``ETag`` is answered ``304 Not Modified`` (no body, the ETag repeated) when the
+request's ``If-None-Match`` names it (weak comparison; ``*`` matches any), or,
+without an If-None-Match, when its ``If-Modified-Since`` is at or after the
+``Last-Modified``. ``validators=False`` drops both headers and never answers
+304: a server without validators, the baseline of a benchmark.
+
 Access log: one JSON object per request (``method``, ``host``, ``path``,
-``url``, ``status``, ``start``, ``end``; times from ``time.monotonic()``, which
-is system-wide, so entries of a server process compare with a test's clock).
+``url``, ``status``, ``bytes`` of body sent, ``conditional``: whether it had an
+If-None-Match, ``start``, ``end``; times from ``time.monotonic()``, which is
+system-wide, so entries of a server process compare with a test's clock).
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import json
 import re
 import threading
 import time
+from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +45,9 @@ _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
 _TRACKING = frozenset({"gclid", "fbclid"})
 _MAX_HEAD = 64 * 1024
+_VALIDATORS = frozenset(("etag", "last-modified"))
+# Sent with a 304 when the 200 would carry them (RFC 9110 section 15.4.5).
+_KEPT_BY_304 = frozenset(("etag", "cache-control", "expires", "vary", "content-location"))
 
 
 def _fix_escapes(text: str) -> str:
@@ -108,6 +120,34 @@ def route(target: str, host_header: str | None) -> tuple[str, str] | None:
     return netloc, canonical_target(target)
 
 
+def _entity_tags(value: str) -> list[str]:
+    """The opaque tags of an If-None-Match list, weak prefixes dropped."""
+    tags = []
+    for part in value.split(","):
+        tag = part.strip()
+        tags.append(tag[2:] if tag.startswith("W/") else tag)
+    return tags
+
+
+def not_modified(headers: tuple[tuple[str, str], ...], request: dict[str, str]) -> bool:
+    """Whether a 200 with these headers is answered 304 to a request with
+    these (lower-case) headers: RFC 9110 section 13.2.2, for GET and HEAD."""
+    ours = {k.lower(): v for k, v in headers}
+    if "if-none-match" in request:  # it takes precedence over If-Modified-Since
+        tag = ours.get("etag")
+        if tag is None:
+            return False
+        tags = _entity_tags(request["if-none-match"])
+        return "*" in tags or tag.removeprefix("W/") in tags
+    since, modified = request.get("if-modified-since"), ours.get("last-modified")
+    if since is None or modified is None:
+        return False
+    try:
+        return parsedate_to_datetime(modified) <= parsedate_to_datetime(since)
+    except (TypeError, ValueError):
+        return False  # not an HTTP date: ignored, as RFC 9110 says
+
+
 def read_access_log(path: str | Path) -> list[dict[str, Any]]:
     """The entries of an access-log file."""
     with open(path, encoding="utf-8") as f:
@@ -137,7 +177,8 @@ class FixtureServer:
 
     Use it as a context manager (pytest: the asyncio loop runs in a background
     thread), or ``await start_async()`` / ``await close_async()`` inside a loop
-    (the CLI). ``delay`` adds that many seconds of latency to every response.
+    (the CLI). ``delay`` adds that many seconds of latency to every response;
+    ``validators=False`` serves no ETag nor Last-Modified, and never a 304.
     """
 
     def __init__(
@@ -147,8 +188,10 @@ class FixtureServer:
         port: int = 0,
         access_log: str | Path | None = None,
         delay: float = 0.0,
+        validators: bool = True,
     ) -> None:
         self.web = web
+        self.validators = validators
         self.host = host
         self.port = port
         self.access_log = Path(access_log) if access_log is not None else None
@@ -292,18 +335,18 @@ class FixtureServer:
             close = connection == "close" or (version == "HTTP/1.0" and connection != "keep-alive")
 
             routed = None if method == "CONNECT" else route(target, headers.get("host"))
-            status, extra, body = self._answer(method, routed)
+            status, extra, body = self._answer(method, routed, headers)
             close = close or method == "CONNECT"
             if self.delay:
                 await asyncio.sleep(self.delay)
-            self._write(writer, method, status, extra, body, close)
+            sent = self._write(writer, method, status, extra, body, close)
             await writer.drain()
-            self._log(method, target, headers.get("host", ""), routed, status, start)
+            self._log(method, target, headers, routed, status, start, sent=sent)
             if close:
                 return
 
     def _answer(
-        self, method: str, routed: tuple[str, str] | None
+        self, method: str, routed: tuple[str, str] | None, request: dict[str, str]
     ) -> tuple[int, tuple[tuple[str, str], ...], bytes]:
         """Status, headers and body of the response to a parsed request."""
         allow = (("Allow", "GET, HEAD"),)
@@ -316,17 +359,27 @@ class FixtureServer:
         resp = self.web.responses.get(*routed)
         if resp is None:
             return 404, (), f"unknown host {routed[0]}\n".encode()
+        if not self.validators:
+            return (
+                resp.status,
+                tuple(h for h in resp.headers if h[0].lower() not in _VALIDATORS),
+                resp.body,
+            )
+        if resp.status == 200 and not_modified(resp.headers, request):
+            return 304, tuple(h for h in resp.headers if h[0].lower() in _KEPT_BY_304), b""
         return resp.status, resp.headers, resp.body
 
     def _log(
         self,
         method: str,
         target: str,
-        host_header: str,
+        headers: dict[str, str],
         routed: tuple[str, str] | None,
         status: int,
         start: float,
+        sent: int = 0,
     ) -> None:
+        host_header = headers.get("host", "")
         if routed:
             host = routed[0]
         elif method == "CONNECT":  # the target is host:port
@@ -344,6 +397,8 @@ class FixtureServer:
             "path": path,
             "url": f"http://{routed[0]}{routed[1]}" if routed else None,
             "status": status,
+            "bytes": sent,
+            "conditional": "if-none-match" in headers,
             "start": start,
             "end": time.monotonic(),
         }
@@ -360,17 +415,24 @@ class FixtureServer:
         headers: tuple[tuple[str, str], ...],
         body: bytes,
         close: bool = False,
-    ) -> None:
+    ) -> int:
+        """Write a response; returns the bytes of body sent."""
         try:
             reason = HTTPStatus(status).phrase
         except ValueError:
             reason = "Unknown"
-        if not headers or all(k.lower() != "content-type" for k, _ in headers):
+        bodiless = status == 304  # no body, no Content-Length (RFC 9110 section 8.6)
+        if not bodiless and all(k.lower() != "content-type" for k, _ in headers):
             headers = (("Content-Type", "text/plain; charset=utf-8"), *headers)
         lines = [f"HTTP/1.1 {status} {reason}", "Server: linkwatch-fixtureweb"]
         lines += [f"{k}: {v}" for k, v in headers]
-        lines.append(f"Content-Length: {len(body)}")
+        if not bodiless:
+            lines.append(f"Content-Length: {len(body)}")
         if close:
             lines.append("Connection: close")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        writer.write(head if method == "HEAD" else head + body)
+        if method == "HEAD" or bodiless:
+            writer.write(head)
+            return 0
+        writer.write(head + body)
+        return len(body)

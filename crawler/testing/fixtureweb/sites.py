@@ -10,6 +10,8 @@ docs/edge-semantics.md, each page written next to the edges it must produce.
 - delta.test: a chain deeper than the max depth.
 - www.epsilon.test: encodings, non-HTML responses, error pages, titles.
 - a link farm and the sites linking to mysite.test's competitors: profiles.py.
+- sitemaps: www.alpha.test's robots.txt names an index, beta.test serves
+  /sitemap.xml; each lists a page no page links to (SITEMAPS).
 
 ``version=2`` changes some pages (the ``if w.v2`` branches) for recrawl tests.
 
@@ -21,11 +23,13 @@ from __future__ import annotations
 
 import base64
 
-from .model import Link, WebBuilder
+from .model import Link, Sitemap, SitemapEntry, WebBuilder
 from .profiles import PROFILE_SEEDS, build_profiles
 
 ROBOTS = {
-    "www.alpha.test": "User-agent: *\nDisallow: /private/\n\nSitemap: http://www.alpha.test/sitemap.xml\n",
+    "www.alpha.test": (
+        "User-agent: *\nDisallow: /private/\n\nSitemap: http://www.alpha.test/sitemap_index.xml\n"
+    ),
     "blog.alpha.test": "User-agent: *\nDisallow: /drafts/\n",
     "shop.alpha.test:8080": "User-agent: *\nDisallow:\n",
     "beta.test": "# Beta robots\nUser-agent: *\nDisallow: /admin\n",
@@ -886,9 +890,88 @@ def _epsilon(w: WebBuilder) -> None:
     )
 
 
+# --------------------------------------------------------------------------- sitemaps
+
+
+def _listed_only(w: WebBuilder) -> None:
+    """Pages no page links to: only a sitemap (SITEMAPS) lists them."""
+    a = w.page("http://www.alpha.test/sitemap-only.html", "Only in the sitemap")
+    a.add(
+        '<p><a href="http://mysite.test/from-sitemap-only">listed, not linked</a></p>',
+        Link("http://mysite.test/from-sitemap-only", "listed, not linked"),
+    )
+    a.add(
+        '<p><a href="https://competitor.test/from-sitemap-only" rel="sponsored">a sponsor</a></p>',
+        Link("https://competitor.test/from-sitemap-only", "a sponsor", rel=("sponsored",)),
+    )
+    a.add('<p><a href="/">Home</a></p>', follow=("http://www.alpha.test/",))
+    b = w.page("http://beta.test/listed.html", "Listed only")
+    b.add(
+        '<p><a href="http://competitor.test/from-beta-listing">in the listing</a></p>',
+        Link("http://competitor.test/from-beta-listing", "in the listing"),
+    )
+    b.add('<p><a href="/">Home</a></p>', follow=("http://beta.test/",))
+    # Listed by a sitemap that an index nested in an index names: never read.
+    w.page("http://www.alpha.test/too-deep-in-sitemaps.html", "Too deep in sitemaps").add(
+        '<p><a href="http://mysite.test/from-a-nested-index">never read</a></p>',
+        Link("http://mysite.test/from-a-nested-index", "never read"),
+    )
+
+
+def _sitemaps() -> tuple[Sitemap, ...]:
+    a = "http://www.alpha.test"
+    return (
+        # Named by robots.txt: an index of a gzip urlset, an index (one level
+        # too deep to read) and a sitemap on another domain (not fetched).
+        Sitemap(
+            f"{a}/sitemap_index.xml",
+            (
+                SitemapEntry(f"{a}/sitemaps/pages.xml.gz", "2024-03-01"),
+                SitemapEntry(f"{a}/sitemaps/nested-index.xml"),
+                SitemapEntry("http://mysite.test/sitemap.xml"),
+            ),
+            index=True,
+        ),
+        Sitemap(
+            f"{a}/sitemaps/pages.xml.gz",
+            (
+                SitemapEntry(f"{a}/", "2024-03-01T10:00:00+00:00"),
+                SitemapEntry(
+                    f"{a}/about.html",
+                    "2024-01",
+                    raw=f"{a}/about.html?utm_source=sitemap&utm_medium=xml",
+                ),
+                SitemapEntry(f"{a}/sitemap-only.html", "2024-02-15"),
+                SitemapEntry(f"{a}/private/secret.html"),  # robots.txt disallows it
+                SitemapEntry("http://mysite.test/listed-in-a-sitemap", "2024-02-15"),
+            ),
+            gzip=True,
+        ),
+        Sitemap(
+            f"{a}/sitemaps/nested-index.xml",
+            (SitemapEntry(f"{a}/sitemaps/deeper.xml"),),
+            index=True,
+        ),
+        Sitemap(f"{a}/sitemaps/deeper.xml", (SitemapEntry(f"{a}/too-deep-in-sitemaps.html"),)),
+        # beta.test's robots.txt names none: the crawl asks for /sitemap.xml.
+        Sitemap(
+            "http://beta.test/sitemap.xml",
+            (
+                SitemapEntry("http://beta.test/", "2024-03-10"),
+                SitemapEntry("http://beta.test/listed.html", "2024-03-10T08:30:00Z"),
+                SitemapEntry("http://other.test/from-beta-sitemap"),
+            ),
+        ),
+    )
+
+
+# Sitemap files by URL (the same in every version).
+SITEMAPS = {sitemap.url: sitemap for sitemap in _sitemaps()}
+
+
 def build_core(version: int) -> dict:
     """Canonical URL → Page of every hand-written page of a version."""
     w = WebBuilder(version)
-    for build in (_alpha, _beta, _gamma, _delta, _epsilon, build_profiles):
+    for build in (_alpha, _beta, _gamma, _delta, _epsilon, build_profiles, _listed_only):
         build(w)
     return w.pages()
