@@ -60,6 +60,14 @@ RECRAWL_FIELDS = ("url", "etag", "last_modified", "fetched_at", "recrawl_interva
 # What a store keeps of an expanded site (a page item's `expansion`, plus when).
 EXPANSION_FIELDS = ("domain", "via", "via_domain", "hop", "order", "found_at")
 
+# What a store keeps of a check of a target URL (`linkwatch broken`, the
+# targets spider): the final status after redirects (None: no answer), where
+# it ended, how many redirects, the method of the final answer, why there was
+# no answer (robots_blocked, unreachable, redirect_limit), when it was checked.
+CHECK_FIELDS = (
+    "url", "domain", "status", "final_url", "redirects", "method", "error", "checked_at",
+)  # fmt: skip
+
 
 class StoreError(Exception):
     """A store operation failed; `transient` says whether retrying may help."""
@@ -327,6 +335,46 @@ class Store(ABC):
         """Every site a discovery crawl expanded into: domain -> its provenance
         (EXPANSION_FIELDS: the page that led there, its domain, the hop, the
         order found, when), the first one recorded for it."""
+
+    # --- alert delivery state (crawler/alerts) ---------------------------------------
+    # Per (channel, domain): `reported_to`, the time up to which changes were
+    # delivered (None: never), and a lease (`owner`, `lease_until`) that one
+    # sender holds while it delivers. `channel` is an id without credentials;
+    # `domain` is the watched domain or host as alerts name it. Times are ISO
+    # 8601 UTC strings, as everywhere.
+
+    @abstractmethod
+    def alert_cursor(self, channel: str, domain: str) -> dict[str, Any] | None:
+        """The delivery state (reported_to, owner, lease_until), None if the
+        channel never reported on the domain."""
+
+    @abstractmethod
+    def claim_alert_cursor(
+        self, channel: str, domain: str, owner: str, now: str, lease_until: str
+    ) -> dict[str, Any] | None:
+        """Take the lease for `owner` until `lease_until`, atomically (compare
+        and set): only if no one holds it or the holder's lease ran out by
+        `now`. The delivery state if taken, None if another sender holds it."""
+
+    @abstractmethod
+    def release_alert_cursor(
+        self, channel: str, domain: str, owner: str, reported_to: str | None = None
+    ) -> bool:
+        """Give the lease back, moving `reported_to` forward to the given time
+        if one is given (after a delivery). False, and nothing changed, if
+        `owner` no longer holds the lease (it ran out and another took it)."""
+
+    # --- target checks (linkwatch broken) ----------------------------------------------
+    # The cache of what the target URLs of backlinks answered: one record per
+    # URL (CHECK_FIELDS), the latest check replacing the one before.
+
+    @abstractmethod
+    def target_checks(self, urls: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The cached check of each of `urls` that has one (CHECK_FIELDS), by URL."""
+
+    @abstractmethod
+    def write_target_checks(self, checks: Iterable[Mapping[str, Any]]) -> int:
+        """Store checks (CHECK_FIELDS), each replacing its URL's; how many."""
 
     # --- authority ----------------------------------------------------------------
 

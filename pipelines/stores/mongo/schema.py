@@ -59,6 +59,10 @@ DOMAIN_LINK_INDEXES = [
     # who links to a domain: gap
     IndexModel([("target_domain", ASCENDING), ("source_domain", ASCENDING)], name="by_target"),
 ]
+# alert_cursors (alerts.py) has no index but _id ("channel domain"): every read and
+# every lease is by _id.
+# target_checks (checks.py) has no index but _id (the target URL): every read and
+# write is by _id.
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

@@ -1,6 +1,7 @@
 """`MongoStore`: the MongoDB link graph, built from its parts (writes and
-counters, queries, graph) over one client; connecting decides, once, what the
-server needs (grouping strategy, write chunks) and creates missing indexes."""
+counters, queries, graph, alert delivery state, target checks) over one
+client; connecting decides, once, what the server needs (grouping strategy,
+write chunks) and creates missing indexes."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import pymongo
 from pymongo import errors as mongo_errors
 
 from pipelines.stores.base import StoreError, StoreURIError, schedule_from
+from pipelines.stores.mongo.alerts import MongoAlerts
+from pipelines.stores.mongo.checks import MongoChecks
 from pipelines.stores.mongo.connection import store_error
 from pipelines.stores.mongo.graph import MongoGraph
 from pipelines.stores.mongo.grouping import grouping_for
@@ -32,7 +35,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-class MongoStore(MongoWrites, MongoQueries, MongoGraph):
+class MongoStore(MongoWrites, MongoQueries, MongoGraph, MongoAlerts, MongoChecks):
     """Pages, edges and domains in a MongoDB database.
 
     `event_listeners` go to pymongo (tests record the commands a query sends).

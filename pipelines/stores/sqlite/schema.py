@@ -14,6 +14,10 @@ Every index serves a query the CLI or the write path makes:
     domain_links(target, source)         who links to a domain (gap)
     domains(domain)                      primary key: authority of a domain
     expansions(domain)                   primary key: how discovery reached a site
+    alert_cursors(channel, domain)       primary key: an alert channel's delivery state
+                                         and lease per domain (crawler/alerts)
+    target_checks(url)                   primary key: the cached check of a target URL
+                                         (linkwatch broken, the report)
 """
 
 from __future__ import annotations
@@ -70,6 +74,24 @@ CREATE TABLE IF NOT EXISTS domains (
     pagerank_raw  REAL NOT NULL,
     harmonic_raw  REAL NOT NULL,
     ranked_at     TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS alert_cursors (
+    channel       TEXT NOT NULL,          -- an alert channel's id (no credentials)
+    domain        TEXT NOT NULL,          -- the watched domain or host reported on
+    reported_to   TEXT,                   -- changes up to here were delivered; NULL: never
+    owner         TEXT,                   -- the sender holding the lease, or NULL
+    lease_until   TEXT,                   -- when its lease runs out
+    PRIMARY KEY (channel, domain)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS target_checks (
+    url           TEXT PRIMARY KEY,       -- a target URL of backlinks (linkwatch broken)
+    domain        TEXT NOT NULL,          -- its registered domain
+    status        INTEGER,                -- the final answer, after redirects; NULL: none
+    final_url     TEXT NOT NULL,          -- where the redirects ended
+    redirects     INTEGER NOT NULL,
+    method        TEXT NOT NULL,          -- of the final answer: HEAD, or GET
+    error         TEXT,                   -- no answer: robots_blocked, unreachable, ...
+    checked_at    TEXT NOT NULL
 ) WITHOUT ROWID;
 """
 # Created after the migration below (a pages table from before it lacks columns).

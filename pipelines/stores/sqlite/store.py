@@ -1,5 +1,6 @@
 """`SQLiteStore`: the embedded store, built from its parts (writes, queries,
-graph) over one connection to one database file."""
+graph, alert delivery state, target checks) over one connection to one
+database file."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import os
 from typing import TYPE_CHECKING
 
 from pipelines.stores.base import StoreError, schedule_from
+from pipelines.stores.sqlite.alerts import SQLiteAlerts
+from pipelines.stores.sqlite.checks import SQLiteChecks
 from pipelines.stores.sqlite.graph import SQLiteGraph
 from pipelines.stores.sqlite.queries import SQLiteQueries
 from pipelines.stores.sqlite.schema import connect
@@ -19,7 +22,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-class SQLiteStore(SQLiteWrites, SQLiteQueries, SQLiteGraph):
+class SQLiteStore(SQLiteWrites, SQLiteQueries, SQLiteGraph, SQLiteAlerts, SQLiteChecks):
     """Pages and edges in one SQLite database file."""
 
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
