@@ -514,3 +514,31 @@ def test_recrawl_timer_runs_a_recrawl_of_the_due_pages_daily_that_the_spider_acc
     assert timer["Install"]["WantedBy"] == ["timers.target"]
     guide = GUIDE.read_text()
     assert "linkwatch-recrawl.timer" in guide and "-a recrawl=due" in guide, "and a cron line"
+
+
+# --- the monitor timer (recrawl, then alerts) ----------------------------------------------
+
+
+def test_monitor_timer_runs_linkwatch_monitor_daily_and_stops_its_crawl_gracefully():
+    from crawler.cli.app import build_parser
+
+    service = unit(DEPLOY / "systemd" / "linkwatch-monitor.service")
+    timer = unit(DEPLOY / "systemd" / "linkwatch-monitor.timer")
+    assert service["Service"]["Type"] == ["oneshot"]
+    exec_start = shlex.split(service["Service"]["ExecStart"][-1])
+    assert PurePosixPath(exec_start[0]).name == "linkwatch"
+    args = build_parser(["monitor"]).parse_args(exec_start[1:])
+    assert args.command == "monitor"
+    assert service["Service"]["User"][-1] not in {"root", "0"}
+    # The whole control group gets SIGTERM, so the recrawl stores what it fetched.
+    assert service["Service"].get("KillMode", ["control-group"])[-1] == "control-group"
+    assert service["Service"]["KillSignal"] == ["SIGTERM"]
+    [env_file] = service["Service"]["EnvironmentFile"]
+    assert timer["Timer"]["Persistent"] == ["true"], "a missed run happens at the next boot"
+    assert timer["Timer"]["OnCalendar"], "when it runs"
+    assert timer["Install"]["WantedBy"] == ["timers.target"]
+    guide = GUIDE.read_text()
+    assert "linkwatch-monitor.timer" in guide and ".venv/bin/linkwatch monitor" in guide, (
+        "and a cron line"
+    )
+    assert f"install -m 0600 /dev/null {env_file.lstrip('-')}" in guide, "the channels' secrets"

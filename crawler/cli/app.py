@@ -27,6 +27,7 @@ environment:
   MONGO_URI       MongoDB link graph; when set it is used instead of SQLite
   MONGO_DATABASE  database inside MONGO_URI (default linkwatch)
   REDIS_URL       Redis of a shared crawl (seed, watch, status; recrawl)
+  LINKWATCH_ALERTS  alert channels of alerts send and monitor: URIs, comma-separated
 
 examples:
   scrapy crawl backlinks -a seeds=blog.example.org -a watch=mysite.com
