@@ -67,6 +67,8 @@ class PageLinks:
     page_nofollow: bool  # meta robots nofollow/none, or the caller's X-Robots-Tag
     base_url: str  # canonical document base URL the hrefs were resolved against
     skipped: dict[str, int] = field(default_factory=dict)  # reason -> hrefs skipped
+    noindex: bool = False  # meta robots noindex/none (the X-Robots-Tag is the caller's)
+    canonical: str | None = None  # the first <link rel=canonical> that resolves, canonical
 
 
 # The elements that carry links or change how links are read, in one selector
@@ -121,8 +123,8 @@ def extract_links(
     """
     scan = _scan(_parse(body, encoding), nofollow)
     base = _document_base(scan.base_href, page_url, normalize)
-    links, skipped = _resolve_links(scan, base, normalize)
-    return PageLinks(scan.title or "", links, scan.nofollow, base, skipped)
+    links, skipped, canonical = _resolve_links(scan, base, normalize)
+    return PageLinks(scan.title or "", links, scan.nofollow, base, skipped, scan.noindex, canonical)
 
 
 @dataclass(slots=True)
@@ -130,6 +132,7 @@ class _Scan:
     """What one pass over a page's elements found."""
 
     nofollow: bool  # the caller's X-Robots-Tag, or a meta robots nofollow/none
+    noindex: bool = False  # a meta robots noindex/none
     title: str | None = None
     base_href: str | None = None
     # (link_type, raw url, extra): extra is the <a> node (its text, rel and alt
@@ -192,13 +195,16 @@ def _scan(tree: LexborHTMLParser, nofollow: bool) -> _Scan:
 
 
 def _read_meta(attrs: dict[str, str | None], scan: _Scan) -> None:
-    """A <meta> (it has a content attribute): robots nofollow, or a refresh link."""
+    """A <meta> (it has a content attribute): robots nofollow or noindex, or a
+    refresh link."""
     content = attrs.get("content") or ""
     name = attrs.get("name")
     if name is not None and name.strip(_ASCII_WS).lower() == "robots":
         tokens = _ROBOTS_TOKENS.split(content.lower())
         if "nofollow" in tokens or "none" in tokens:
             scan.nofollow = True
+        if "noindex" in tokens or "none" in tokens:
+            scan.noindex = True
     equiv = attrs.get("http-equiv")
     if equiv is not None and equiv.strip(_ASCII_WS).lower() == "refresh":
         target = parse_meta_refresh(content)
@@ -220,12 +226,15 @@ def _document_base(base_href: str | None, page_url: str, normalize: Normalizer) 
 
 def _resolve_links(
     scan: _Scan, base: str, normalize: Normalizer
-) -> tuple[list[Link], dict[str, int]]:
-    """The distinct canonical targets, first occurrence in document order, and
-    the hrefs skipped by reason. Each distinct href is resolved once."""
+) -> tuple[list[Link], dict[str, int], str | None]:
+    """The distinct canonical targets, first occurrence in document order, the
+    hrefs skipped by reason, and the first canonical URL (a <link
+    rel=canonical>, even when an earlier link had its target). Each distinct
+    href is resolved once."""
     links: list[Link] = []
     skipped: dict[str, int] = {}
     seen: set[str] = set()
+    canonical: str | None = None
     # href up to its first "#" -> (canonical URL or None, skip reason). What
     # follows the "#" cannot change the canonical URL, which has no fragment.
     targets: dict[str | None, tuple[str | None, str]] = {}
@@ -250,6 +259,8 @@ def _resolve_links(
             reason = target[1]
             skipped[reason] = skipped.get(reason, 0) + 1
             continue
+        if link_type == "canonical" and canonical is None:
+            canonical = url
         if url in seen:
             continue
         seen.add(url)
@@ -265,7 +276,7 @@ def _resolve_links(
             links.append(Link(url, "canonical", extra, "", "", nofollow or "nofollow" in extra))
         else:
             links.append(Link(url, link_type, (), "", "", nofollow))
-    return links, skipped
+    return links, skipped, canonical
 
 
 def _anchor_link(url: str, node: Any, alts: dict[int, str], page_nofollow: bool) -> Link:

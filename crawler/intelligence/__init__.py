@@ -10,4 +10,5 @@ read the store and hand these modules plain values):
     timeline.py  new/lost links and referring domains over time, in bins
     report.py    the HTML report with matplotlib charts (writes into a directory)
     export.py    streamed writers: CSV, JSON lines, Parquet, GraphML
+    broken.py    broken backlink targets (link reclamation): which, how strong their links
 """

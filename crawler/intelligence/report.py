@@ -4,7 +4,9 @@ The directory is self-contained: index.html refers only to the PNGs beside
 it (no scripts, no fonts, no network), so it can be zipped, mailed or served
 as it is. Charts: referring domains over time, new and lost links over time,
 top anchors, top referring domains by authority, followed and nofollow links,
-toxic domains; overview.png has all six on one image.
+toxic domains; overview.png has all six on one image. Tables: the top
+referring domains, toxic domains, anchors, and the broken target pages as
+`linkwatch broken` last checked them (broken.py).
 
 Takes the numbers (ReportData) and writes files; reading the store is the
 command's job (crawler/cli/commands/). Matplotlib runs headless (Agg)
@@ -56,6 +58,9 @@ class ReportData:
     ranked_at: str | None = None
     min_score: int = 50
     notes: list[str] = field(default_factory=list)
+    # Broken targets from the checks cache (broken.py's BROKEN_COLUMNS), strongest
+    # first; None: no target was checked yet.
+    broken: list[dict[str, Any]] | None = None
 
     @property
     def nofollow(self) -> int:
@@ -263,6 +268,22 @@ vertical-align:top}th{background:#f6f6f6}.none{color:#888}td.num{text-align:righ
 """
 
 
+def _broken_section(rows: list[dict[str, Any]] | None, target: str) -> str:
+    """The broken target pages as a table; a hint when none was checked yet."""
+    if rows is None:
+        hint = f"Not checked yet: run <code>linkwatch broken {_e(target)}</code>."
+        return f'<p class="none">{hint}</p>'
+    return _table(
+        ("target page", "status", "redirects to", "linking pages", "referring domains",
+         "strongest referring domain", "authority", "checked"),
+        [
+            (r["target_url"], r["status"], r["final_url"], r["linking_pages"], r["refdomains"],
+             r["strongest_domain"], r["authority"], r["checked_at"])
+            for r in rows[:100]
+        ],
+    )  # fmt: skip
+
+
 def write_report(
     data: ReportData,
     out: Path,
@@ -305,6 +326,7 @@ def write_report(
             for t in data.toxic[:100]
         ],
     )
+    broken = _broken_section(data.broken, data.target)
     ranked = (
         f"Authority as ranked at {data.ranked_at}."
         if data.ranked_at
@@ -338,6 +360,11 @@ domains are left out.</p>
 {toxic}
 <h2>Top anchors</h2>
 {anchors}
+<h2>Broken target pages</h2>
+<p>Your pages that live backlinks point to but that answer 4xx or 5xx, or redirect to
+a page that does, as <code>linkwatch broken</code> last checked them: redirect them to
+a live page and their links count again. Strongest referring domain first.</p>
+{broken}
 {notes_html}
 </body>
 </html>

@@ -31,6 +31,11 @@ COMMANDS: dict[str, str] = {
     "disavow": "a Google disavow file of the toxic referring domains",
     "report": "an HTML report with charts, in a directory",
     "export": "a whole backlink profile as CSV, JSON lines, Parquet or GraphML",
+    # Keeping watch.
+    "alerts": "send new and lost backlinks to a webhook, a mailbox or a file",
+    "monitor": "recrawl what is due, then send alerts: the command a timer or cron runs",
+    "verify": "check that pages link to you as expected: one status per expected link",
+    "broken": "your pages that backlinks point to but that answer 4xx/5xx: redirect them",
 }
 
 

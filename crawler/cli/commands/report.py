@@ -24,6 +24,7 @@ from crawler.cli.common import (
 from crawler.cli.progress import Progress
 from crawler.cli.toxic_rules import assess_collected, rule_options, rules_from
 from crawler.intelligence.authority import strongest_first
+from crawler.intelligence.broken import TargetLinks, broken_targets, referring_domains
 from crawler.intelligence.report import ReportData, write_report
 from crawler.intelligence.timeline import build_timeline
 from crawler.intelligence.toxic import LinkCollector
@@ -46,7 +47,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "index.html and its charts as PNG files (referring domains and new/lost "
         "links over time, top anchors, top referring domains by authority, "
         "followed and nofollow links, toxic domains), plus overview.png with all "
-        "of them. No scripts and nothing fetched: open it, zip it, serve it.",
+        "of them; and the broken target pages as `linkwatch broken` last checked "
+        "them. No scripts and nothing fetched: open it, zip it, serve it.",
         (
             "linkwatch report mysite.com --out report/",
             "linkwatch rank && linkwatch report mysite.com --out report/ --whitelist trusted.txt",
@@ -97,8 +99,9 @@ def _gather(
     rules and the whitelist."""
     now = utc_now()
     collector = LinkCollector()
+    targets = TargetLinks()
     totals = {"live": 0, "dofollow": 0, "lost": 0}
-    edges = _counted(store.backlinks(target, state="all"), collector, totals, progress)
+    edges = _counted(store.backlinks(target, state="all"), (collector, targets), totals, progress)
     timeline = build_timeline(edges, now=now)
     progress.update("toxic rules", 0, 1)
     toxic = [
@@ -122,22 +125,34 @@ def _gather(
         toxic=toxic,
         ranked_at=next(iter(ranked.values()), {}).get("ranked_at"),
         min_score=min_score,
+        broken=_broken(store, targets),
     )
+
+
+def _broken(store: Store, targets: TargetLinks) -> list[dict[str, Any]] | None:
+    """The broken targets as `linkwatch broken` last checked them; None when
+    none of the targets was checked yet."""
+    checks = store.target_checks(targets.urls)
+    if not checks:
+        return None
+    return broken_targets(targets, checks, store.authority(referring_domains(targets, checks)))
 
 
 def _counted(
     edges: Iterator[dict[str, Any]],
-    collector: LinkCollector,
+    collectors: tuple[LinkCollector, TargetLinks],
     totals: dict[str, int],
     progress: Progress,
 ) -> Iterator[dict[str, Any]]:
     """The edges, passed on to the timeline while counting them and collecting
-    the live ones for the toxic rules: one pass over every edge."""
+    the live ones for the toxic rules and the broken targets: one pass over
+    every edge."""
     for n, edge in enumerate(edges, 1):
         if edge["lost_at"] is None:
             totals["live"] += 1
             totals["dofollow"] += not edge["nofollow"]
-            collector.add(edge)
+            for collector in collectors:
+                collector.add(edge)
         else:
             totals["lost"] += 1
         if n % 10_000 == 0:
