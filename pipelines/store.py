@@ -3,12 +3,16 @@
 A writer thread owns the store connection. `process_item` hands the item over
 and returns a Deferred that fires once the batch holding the item is committed:
 an item is "done" only when it is durable, which is what a crawl frontier may
-acknowledge on (see crawler/frontier). While the writer is behind, pending
-items keep their responses in Scrapy's scraper slot, and Scrapy stops
-downloading once that slot is full (SCRAPER_SLOT_MAX_ACTIVE_SIZE); and once
-LINKWATCH_STORE_MAX_BUFFER pages wait for the writer, the pipeline pauses the
-engine (no new downloads) until half of them are written: the crawl slows down
-instead of memory growing, however small the pages.
+acknowledge on (see crawler/frontier). Before each batch the writer calls the
+scheduler's `checkpoint`, if it has one: the links of a page are durable in
+the frontier before the page is (crawler/frontier/resumable.py).
+
+While the writer is behind, pending items keep their responses in Scrapy's
+scraper slot, and Scrapy stops downloading once that slot is full
+(SCRAPER_SLOT_MAX_ACTIVE_SIZE); and once LINKWATCH_STORE_MAX_BUFFER pages
+wait for the writer, the pipeline pauses the engine (no new downloads) until
+half of them are written: the crawl slows down instead of memory growing,
+however small the pages.
 
 A batch that fails with a transient error (server down, database locked) is
 retried with backoff until it succeeds or the crawl ends; a permanent error
@@ -68,6 +72,7 @@ class BatchWriter(threading.Thread):
         on_done: Callable[[list[Deferred]], None],
         on_fatal: Callable[[Exception, list[Deferred]], None],
         hurry: Callable[[], bool] | None = None,
+        before_write: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(name="linkwatch-store-writer", daemon=True)
         self.open_store = open_store
@@ -78,6 +83,10 @@ class BatchWriter(threading.Thread):
         # True once the crawl is stopping: write what is pending without waiting
         # for a full batch or the flush interval (Scrapy's shutdown waits for it).
         self.hurry = hurry
+        # Called before each batch is written (on this thread); returns once the
+        # crawl's frontier is durable up to now, so a stored page's links are
+        # known to a resumed crawl. Raises StoreError like a write.
+        self.before_write = before_write
         self.pending: deque[tuple[PageItem, Deferred]] = deque()
         self.wakeup = threading.Condition()
         self.closing = False
@@ -145,6 +154,8 @@ class BatchWriter(threading.Thread):
         announced = False
         while True:
             try:
+                if self.before_write is not None:
+                    self.before_write()
                 self.store.write_pages(items)
             except StoreError as exc:
                 if not exc.transient:
@@ -214,6 +225,7 @@ class StorePipeline:
             on_done=self._batch_done,
             on_fatal=self._store_failed,
             hurry=self._stopping,
+            before_write=self._checkpoint(),
         )
         self.writer.start()
         self.writer.ready.wait()
@@ -256,6 +268,12 @@ class StorePipeline:
                 )
         self._set_stat("linkwatch/edges_stored", self.writer.written_edges)
         self._set_stat("linkwatch/pages_stored", self.writer.written_pages)
+
+    def _checkpoint(self) -> Callable[[], None] | None:
+        # The scheduler's, if it journals the crawl (crawler/frontier/resumable.py):
+        # found by name, so pipelines/ imports nothing of the crawl side.
+        engine = self.crawler.engine if self.crawler is not None else None
+        return getattr(engine.scheduler if engine is not None else None, "checkpoint", None)
 
     def _stopping(self) -> bool:
         # Asked from the writer thread: an attribute read, no reactor call. The

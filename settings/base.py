@@ -143,8 +143,8 @@ ITEM_PIPELINES = {
 # crash; False: no journal (a crawl that stops starts over).
 LINKWATCH_RESUME = True
 # The journal file; empty: beside the SQLite store (linkwatch.db ->
-# linkwatch.frontier.db), or ./linkwatch.frontier.db with MongoDB.
-LINKWATCH_FRONTIER_FILE = ""
+# linkwatch.frontier.db), or ~/.local/state/linkwatch/frontier.db with MongoDB.
+LINKWATCH_FRONTIER_FILE = os.environ.get("LINKWATCH_FRONTIER_FILE", "")
 # A linking page's recrawl interval, in seconds, stays within these bounds
 # (Nutch's AdaptiveFetchSchedule: crawler/schedule.py) ...
 LINKWATCH_RECRAWL_MIN = 24 * 3600

@@ -262,7 +262,7 @@ def tmpfs(tmp_path):
 
 
 def test_a_full_disk_stops_the_crawl_cleanly_and_keeps_what_was_stored(tmp_path, tmpfs):
-    db = tmpfs("160k") / "lw.db"
+    db = tmpfs("320k") / "lw.db"
     with FixtureServer(tree_site(400)) as server:
         run = crawl_tree(server, tmp_path, db, settings={"LINKWATCH_STORE_BATCH_SIZE": "10"})
     assert run.returncode == 0, run.log[-3000:]

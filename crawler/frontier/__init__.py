@@ -1,4 +1,12 @@
-"""The Redis frontier: many workers share one crawl (REDIS_URL, settings/cluster.py).
+"""The crawl frontier. Mostly the Redis one, where many workers share one crawl
+(REDIS_URL, settings/cluster.py); and the embedded crawl's journal, the same
+lease/ack idea in a SQLite file, so an interrupted crawl resumes:
+
+    journal.py     the journal file: a crawl's requests, queued or done (sqlite3 only)
+    resumable.py   the embedded profile's scheduler over it, and the middlewares
+                   that mark a page done once its items are stored
+
+The Redis frontier:
 
 Built on scrapy-redis' extension points (scheduler, queue, serializer, the
 start_urls list), one module per concept:
