@@ -22,8 +22,9 @@ import settings.embedded
 from crawler.arguments import ArgumentError
 from crawler.extraction import extract_links
 from crawler.spiders.fetching import failure_outcome
+from crawler.spiders.records import x_robots_says
 from crawler.spiders.targets import MAX_HOPS, TargetsSpider
-from crawler.spiders.verify import VerifySpider, x_robots_says
+from crawler.spiders.verify import VerifySpider
 from crawler.verification import MAX_REDIRECTS, Fetched
 
 # --- what a page says about itself -------------------------------------------------------

@@ -380,7 +380,7 @@ def test_the_guard_is_on_by_default_in_every_profile(profile):
     ],
 )
 def test_x_robots_tag(values, nofollow):
-    from crawler.spiders.backlinks import x_robots_nofollow
+    from crawler.spiders.records import x_robots_nofollow
 
     response = HtmlResponse("http://a.test/", headers={"X-Robots-Tag": values}, body=b"")
     assert x_robots_nofollow(response) is nofollow

@@ -30,13 +30,11 @@ frontier underneath it.
 from __future__ import annotations
 
 import logging
-import os
 from typing import TYPE_CHECKING, Any
 
 import scrapy
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
-from scrapy.http import HtmlResponse
 
 from crawler.arguments import (
     ArgumentError,
@@ -50,7 +48,15 @@ from crawler.domains import WatchList, registered_domain
 from crawler.downloader import politeness_key_setting
 from crawler.expander import Expander
 from crawler.extraction import extract_links
-from crawler.items import new_edge, new_page, utc_now
+from crawler.spiders.records import (
+    header_charset,
+    is_html,
+    link_edge,
+    page_record,
+    redirect_edge,
+    x_robots_nofollow,
+)
+from crawler.spiders.recrawl import RecrawlMixin
 from crawler.spiders.sitemaps import SitemapMixin
 from crawler.traps import markup_trap, trap_reason
 from crawler.urls import RejectedURL, URLNormalizer, url_host
@@ -74,12 +80,9 @@ REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
 # store, whichever worker fetches it).
 EXPANDED_META = "linkwatch_expanded"
 PROVENANCE_META = "linkwatch_expansion"
-# The meta key of a request for a known page fetched again (a recrawl): a 304
-# to it confirms the page's stored edges.
-RECRAWL_META = "linkwatch_recrawl"
 
 
-class BacklinksSpider(SitemapMixin, scrapy.Spider):
+class BacklinksSpider(SitemapMixin, RecrawlMixin, scrapy.Spider):
     """Crawls seed domains and yields a page item, with its edges, per page."""
 
     name = "backlinks"
@@ -128,37 +131,6 @@ class BacklinksSpider(SitemapMixin, scrapy.Spider):
         )
         cls.check_freshness(arguments, settings)
         return arguments
-
-    @staticmethod
-    def check_freshness(arguments: CrawlArguments, settings: BaseSettings) -> None:
-        """The recrawl schedule's settings agree, and a recrawl has a store to read."""
-        from pipelines.stores import StoreError, schedule_from, store_uri
-        from pipelines.stores.uri import sqlite_path
-
-        try:
-            schedule_from(settings)
-        except ValueError as exc:
-            raise ArgumentError(str(exc)) from None
-        mode = arguments.recrawl
-        if mode is None:
-            return
-        if settings.get("REDIS_URL"):
-            raise ArgumentError(
-                f"recrawl={mode}: in a shared crawl the workers move due pages into the "
-                "frontier themselves (LINKWATCH_RECRAWL_INTERVAL); `linkwatch recrawl "
-                "DOMAIN --redis-url` queues pages at once"
-            )
-        uri = store_uri(settings)
-        if not uri.startswith("sqlite:"):
-            return  # MongoDB: the crawl reports a store it cannot read
-        try:
-            path = sqlite_path(uri)
-        except StoreError:
-            return  # the crawl command reports a malformed URI
-        if not os.path.exists(path):
-            raise ArgumentError(
-                f"recrawl={mode}: no linkwatch database at {path}; crawl seeds into it first"
-            )
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> BacklinksSpider:
@@ -246,59 +218,6 @@ class BacklinksSpider(SitemapMixin, scrapy.Spider):
             request = self.follow_request(seed, depth=0)
             if request is not None:
                 yield request
-
-    # --- recrawl: known pages fetched again -----------------------------------------
-
-    def recrawl_requests(self) -> Iterator[scrapy.Request]:
-        """`-a recrawl=due|all`: the store's linking pages into the watched
-        domains (every watched domain stored, without `-a watch`), due ones
-        first."""
-        from pipelines.stores import StoreError, open_store
-
-        mode = self.arguments.recrawl
-        try:
-            with open_store(self.crawler.settings, readonly=True, create=False) as store:
-                watch = self.arguments.watch or store.watched_domains()
-                self.update_scope(watch, set())
-                domains = sorted({registered_domain(entry) for entry in watch})
-                due_before = utc_now() if mode == "due" else None
-                rows = list(store.recrawl_pages(domains, due_before=due_before))
-        except StoreError as exc:
-            logger.error("recrawl=%s: cannot read the store: %s", mode, exc)
-            return
-        logger.info(
-            "recrawl=%s: %d pages linking to %s", mode, len(rows), ", ".join(domains) or "nothing"
-        )
-        self.stats.set_value("linkwatch/recrawl_pages", len(rows))
-        for row in rows:
-            url = row["url"]
-            if url in self.requested:
-                continue
-            self.requested.add(url)
-            self.crawl_domains.add(registered_domain(url_host(url)))
-            yield self.known_page_request(url, 0, (row["etag"], row["last_modified"]))
-
-    def known_page_request(
-        self, url: str, depth: int, validators: tuple[str | None, str | None] | None
-    ) -> scrapy.Request:
-        """A request for a stored page fetched again: conditional on its stored
-        validators (LINKWATCH_CONDITIONAL_GET), past the seen-sets."""
-        headers = {}
-        if validators and self.crawler.settings.getbool("LINKWATCH_CONDITIONAL_GET"):
-            etag, last_modified = validators
-            if etag:
-                headers["If-None-Match"] = etag
-            if last_modified:
-                headers["If-Modified-Since"] = last_modified
-        return scrapy.Request(
-            url,
-            callback=self.parse,
-            errback=self.fetch_failed,
-            headers=headers,
-            meta={"depth": depth, RECRAWL_META: True},
-            priority=-depth,
-            dont_filter=True,
-        )
 
     # --- scope: what a shared frontier tells the spider ---------------------------
 
@@ -527,20 +446,6 @@ class BacklinksSpider(SitemapMixin, scrapy.Spider):
         self.stats.inc_value("linkwatch/edges_found", len(edges))
         yield item
 
-    def parse_not_modified(self, response: scrapy.http.Response) -> Iterator[Any]:
-        """A 304 to a conditional recrawl: the page is as stored; nothing to parse."""
-        if not (
-            response.request.headers.get(b"If-None-Match")
-            or response.request.headers.get(b"If-Modified-Since")
-        ):
-            self.stats.inc_value("linkwatch/not_modified_unasked")
-            return  # a 304 we did not ask for says nothing about the page
-        self.stats.inc_value("linkwatch/not_modified")
-        item = self.page_item(response, title="", outlinks=0)
-        item["not_modified"] = True
-        item["domain_links"] = None  # keep the stored ones
-        yield item
-
     def parse_redirect(self, response: scrapy.http.Response, depth: int) -> Iterator[Any]:
         item = self.page_item(response, title="", outlinks=0)
         item["expansion"] = response.meta.get(PROVENANCE_META)
@@ -557,22 +462,7 @@ class BacklinksSpider(SitemapMixin, scrapy.Spider):
         item["outlinks"] = 1
         host = url_host(target)
         if self.watch.match(host) is not None:
-            item["edges"].append(
-                new_edge(
-                    source_url=item["url"],
-                    target_url=target,
-                    source_domain=item["domain"],
-                    target_domain=registered_domain(host),
-                    target_host=host,
-                    anchor="",
-                    alt="",
-                    rel=[],
-                    nofollow=False,
-                    link_type="redirect",
-                    source_title="",
-                    source_status=response.status,
-                )
-            )
+            item["edges"].append(redirect_edge(item, target, host, response.status))
             self.stats.inc_value("linkwatch/edges_found")
         # A redirect is one more hop: the target keeps the depth budget of a link.
         expanded = bool(response.meta.get(EXPANDED_META))
@@ -587,39 +477,13 @@ class BacklinksSpider(SitemapMixin, scrapy.Spider):
         yield item
 
     def page_item(self, response: scrapy.http.Response, title: str, outlinks: int) -> PageItem:
-        validators = response.status == 304 or 200 <= response.status < 300
-        return new_page(
-            etag=header_text(response, b"ETag") if validators else None,
-            last_modified=header_text(response, b"Last-Modified") if validators else None,
-            url=response.url,
-            domain=registered_domain(url_host(response.url)),
-            status=response.status,
-            title=title,
-            outlinks=outlinks,
-            edges=[],
-            fetched_at=utc_now(),
-            domain_links={},
-            # What this crawl watched: a recrawl watching fewer domains must not
-            # mark the page's edges into the others as lost.
-            watch=list(self.watch.entries),
-        )
+        # What this crawl watched: a recrawl watching fewer domains must not
+        # mark the page's edges into the others as lost.
+        return page_record(response, title, outlinks, list(self.watch.entries))
 
     @staticmethod
     def edge(page: PageItem, link: Link, host: str) -> EdgeItem:
-        return new_edge(
-            source_url=page["url"],
-            target_url=link.url,
-            source_domain=page["domain"],
-            target_domain=registered_domain(host),
-            target_host=host,
-            anchor=link.anchor,
-            alt=link.alt,
-            rel=list(link.rel),
-            nofollow=link.nofollow,
-            link_type=link.link_type,
-            source_title=page["title"],
-            source_status=page["status"],
-        )
+        return link_edge(page, link, host)
 
     def _is_expanded(self, target_domain: str, source_domain: str, source_expanded: bool) -> bool:
         """Whether a link's target is on a site a discovery crawl expanded into."""
@@ -641,39 +505,3 @@ class BacklinksSpider(SitemapMixin, scrapy.Spider):
             return
         self.stats.inc_value(f"linkwatch/fetch_failed/{failure.type.__name__}")
         logger.info("fetch failed: %s (%s)", failure.request.url, failure.getErrorMessage())
-
-
-def is_html(response: scrapy.http.Response) -> bool:
-    content_type = response.headers.get(b"Content-Type")
-    if content_type:
-        return b"html" in content_type.lower()
-    return isinstance(response, HtmlResponse)
-
-
-def header_text(response: scrapy.http.Response, name: bytes) -> str | None:
-    value = response.headers.get(name)
-    return value.decode("latin-1").strip() or None if value else None
-
-
-def header_charset(response: scrapy.http.Response) -> str | None:
-    content_type = response.headers.get(b"Content-Type")
-    if not content_type:
-        return None
-    for part in content_type.decode("latin-1").split(";")[1:]:
-        name, _, value = part.strip().partition("=")
-        if name.lower() == "charset" and value:
-            return value.strip("\"' ") or None
-    return None
-
-
-def x_robots_nofollow(response: scrapy.http.Response) -> bool:
-    """True when an X-Robots-Tag header (for all agents) says nofollow or none."""
-    for value in response.headers.getlist(b"X-Robots-Tag"):
-        text = value.decode("latin-1").lower()
-        # "googlebot: nofollow" targets one crawler; only unscoped values apply.
-        if ":" in text.split(",", 1)[0]:
-            continue
-        tokens = {t.strip() for t in text.replace(",", " ").split()}
-        if tokens & {"nofollow", "none"}:
-            return True
-    return False

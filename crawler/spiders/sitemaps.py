@@ -91,7 +91,8 @@ class SitemapMixin:
         pages is parsed; nothing for any other page."""
         if depth != 0:  # most pages: nothing more to look at
             return
-        from crawler.spiders.backlinks import EXPANDED_META, RECRAWL_META  # imports this module
+        from crawler.spiders.backlinks import EXPANDED_META  # imports this module
+        from crawler.spiders.recrawl import RECRAWL_META
 
         meta = response.meta
         if meta.get(EXPANDED_META) or meta.get(RECRAWL_META):

@@ -27,15 +27,15 @@ import scrapy
 
 from crawler.domains import WatchList, registered_domain
 from crawler.extraction import extract_links
-from crawler.items import new_edge, new_page, utc_now
-from crawler.spiders.backlinks import (
-    REDIRECT_STATUSES,
-    BacklinksSpider,
-    header_charset,
-    header_text,
-    is_html,
-)
+from crawler.spiders.backlinks import REDIRECT_STATUSES, BacklinksSpider
 from crawler.spiders.fetching import FetchSpider, failure_outcome
+from crawler.spiders.records import (
+    header_charset,
+    is_html,
+    page_record,
+    redirect_edge,
+    x_robots_says,
+)
 from crawler.traps import markup_trap
 from crawler.urls import RejectedURL, url_host
 from crawler.verification import MAX_REDIRECTS, Fetched, same_site
@@ -148,53 +148,10 @@ class VerifySpider(FetchSpider):
         yield item
 
     def page_item(self, response: scrapy.http.Response, title: str, outlinks: int) -> PageItem:
-        ok = 200 <= response.status < 300
-        return new_page(
-            etag=header_text(response, b"ETag") if ok else None,
-            last_modified=header_text(response, b"Last-Modified") if ok else None,
-            url=response.url,
-            domain=registered_domain(url_host(response.url)),
-            status=response.status,
-            title=title,
-            outlinks=outlinks,
-            edges=[],
-            fetched_at=utc_now(),
-            domain_links={},
-            # Only edges into the rows' domains can be lost by this check.
-            watch=list(self.watch.entries),
-        )
+        # Only edges into the rows' domains can be lost by this check.
+        return page_record(response, title, outlinks, list(self.watch.entries))
 
     def failed(self, failure: Failure) -> None:
         kind, detail = failure_outcome(failure)
         self.crawler.stats.inc_value(f"linkwatch/verify/{kind}")
         self.write(Fetched(failure.request.url, error=kind, detail=detail))
-
-
-def redirect_edge(item: PageItem, target: str, host: str, status: int) -> dict[str, Any]:
-    """The edge of a redirect into a watched domain, as the backlinks spider stores it."""
-    return new_edge(
-        source_url=item["url"],
-        target_url=target,
-        source_domain=item["domain"],
-        target_domain=registered_domain(host),
-        target_host=host,
-        anchor="",
-        alt="",
-        rel=[],
-        nofollow=False,
-        link_type="redirect",
-        source_title="",
-        source_status=status,
-    )
-
-
-def x_robots_says(response: scrapy.http.Response, tokens: tuple[str, ...]) -> bool:
-    """Whether an X-Robots-Tag header for all agents has one of `tokens`
-    (a value scoped to one crawler, "googlebot: noindex", does not count)."""
-    for value in response.headers.getlist(b"X-Robots-Tag"):
-        text = value.decode("latin-1").lower()
-        if ":" in text.split(",", 1)[0]:
-            continue
-        if {t.strip() for t in text.replace(",", " ").split()} & set(tokens):
-            return True
-    return False
