@@ -17,6 +17,19 @@ from crawler.testing import servers
 IN_CI = bool(os.environ.get("CI"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_state_home(tmp_path_factory):
+    """Crawls the tests run into MongoDB keep their journal in the XDG state
+    directory (crawler/frontier/resumable.py): a temporary one, not the user's."""
+    previous = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("state"))
+    yield
+    if previous is None:
+        os.environ.pop("XDG_STATE_HOME", None)
+    else:
+        os.environ["XDG_STATE_HOME"] = previous
+
+
 def _unavailable(exc: Exception) -> None:
     if IN_CI:
         pytest.fail(f"server needed in CI: {exc}", pytrace=False)
