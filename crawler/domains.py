@@ -34,7 +34,7 @@ import tldextract
 
 from crawler.urls import RejectedURL, normalize_url, url_host
 
-__all__ = ["WatchList", "clean_domain", "public_suffix", "registered_domain"]
+__all__ = ["WatchList", "clean_domain", "listed_suffix", "public_suffix", "registered_domain"]
 
 # suffix_list_urls=() never fetches, so the snapshot bundled with tldextract
 # is used; cache_dir=None keeps it from writing a copy under ~/.cache.
@@ -104,6 +104,12 @@ def public_suffix(host: str) -> str:
     """The public suffix of ``host`` ("" for an IP address); ValueError if not a host."""
     name = _host_name(host)
     return "" if _is_ip(name) else _split(name)[0]
+
+
+def listed_suffix(name: str) -> bool:
+    """Whether a dotted name (lower-case, no port) ends in a suffix of the
+    Public Suffix List: "mysite.com" does, "node.js" does not."""
+    return bool(_EXTRACT.extract_str(name).suffix)
 
 
 def clean_domain(entry: str) -> str:

@@ -11,4 +11,6 @@ read the store and hand these modules plain values):
     report.py    the HTML report with matplotlib charts (writes into a directory)
     export.py    streamed writers: CSV, JSON lines, Parquet, GraphML
     broken.py    broken backlink targets (link reclamation): which, how strong their links
+    anchors.py   anchor classes (brand, exact, partial, url, generic, image, empty,
+                 other), their shares, the over-optimisation warning
 """

@@ -376,6 +376,22 @@ class Store(ABC):
     def write_target_checks(self, checks: Iterable[Mapping[str, Any]]) -> int:
         """Store checks (CHECK_FIELDS), each replacing its URL's; how many."""
 
+    # --- keywords (linkwatch keywords, linkwatch anchors) ------------------------------
+    # The keywords of a watched domain (or host, as the user named it): what
+    # its exact- and partial-match anchors are told by. Kept as given.
+
+    @abstractmethod
+    def keywords(self, domain: str) -> list[str]:
+        """The keywords stored for `domain`, sorted."""
+
+    @abstractmethod
+    def add_keywords(self, domain: str, keywords: Iterable[str]) -> int:
+        """Store keywords for `domain`; how many were not stored already."""
+
+    @abstractmethod
+    def remove_keywords(self, domain: str, keywords: Iterable[str]) -> int:
+        """Forget keywords of `domain`; how many were stored."""
+
     # --- authority ----------------------------------------------------------------
 
     @abstractmethod

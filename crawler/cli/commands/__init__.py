@@ -13,7 +13,8 @@ COMMANDS: dict[str, str] = {
     # Queries of the link graph.
     "backlinks": "pages that link to a domain",
     "refdomains": "domains that link to a domain, most edges first",
-    "anchors": "anchor texts of a domain's backlinks, with counts",
+    "anchors": "anchor texts of a domain's backlinks, with counts, classes and their shares",
+    "keywords": "add, remove or list a domain's keywords (exact- and partial-match anchors)",
     "new": "backlinks first seen on or after a date",
     "lost": "backlinks lost on or after a date, with the reason",
     "pages": "a domain's pages by live backlinks and referring domains",

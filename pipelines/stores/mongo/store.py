@@ -1,5 +1,5 @@
 """`MongoStore`: the MongoDB link graph, built from its parts (writes and
-counters, queries, graph, alert delivery state, target checks) over one
+counters, queries, graph, alert delivery state, target checks, keywords) over one
 client; connecting decides, once, what the server needs (grouping strategy,
 write chunks) and creates missing indexes."""
 
@@ -18,6 +18,7 @@ from pipelines.stores.mongo.checks import MongoChecks
 from pipelines.stores.mongo.connection import store_error
 from pipelines.stores.mongo.graph import MongoGraph
 from pipelines.stores.mongo.grouping import grouping_for
+from pipelines.stores.mongo.keywords import MongoKeywords
 from pipelines.stores.mongo.queries import MongoQueries
 from pipelines.stores.mongo.schema import (
     DOMAIN_LINK_INDEXES,
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-class MongoStore(MongoWrites, MongoQueries, MongoGraph, MongoAlerts, MongoChecks):
+class MongoStore(MongoWrites, MongoQueries, MongoGraph, MongoAlerts, MongoChecks, MongoKeywords):
     """Pages, edges and domains in a MongoDB database.
 
     `event_listeners` go to pymongo (tests record the commands a query sends).

@@ -18,6 +18,8 @@ Every index serves a query the CLI or the write path makes:
                                          and lease per domain (crawler/alerts)
     target_checks(url)                   primary key: the cached check of a target URL
                                          (linkwatch broken, the report)
+    keywords(domain, keyword)            primary key: a watched domain's keywords
+                                         (linkwatch keywords, linkwatch anchors)
 """
 
 from __future__ import annotations
@@ -92,6 +94,11 @@ CREATE TABLE IF NOT EXISTS target_checks (
     method        TEXT NOT NULL,          -- of the final answer: HEAD, or GET
     error         TEXT,                   -- no answer: robots_blocked, unreachable, ...
     checked_at    TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS keywords (
+    domain        TEXT NOT NULL,          -- a watched domain or host (linkwatch keywords)
+    keyword       TEXT NOT NULL,          -- its exact- and partial-match anchors' keyword
+    PRIMARY KEY (domain, keyword)
 ) WITHOUT ROWID;
 """
 # Created after the migration below (a pages table from before it lacks columns).

@@ -1,5 +1,5 @@
 """`SQLiteStore`: the embedded store, built from its parts (writes, queries,
-graph, alert delivery state, target checks) over one connection to one
+graph, alert delivery state, target checks, keywords) over one connection to one
 database file."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from pipelines.stores.base import StoreError, schedule_from
 from pipelines.stores.sqlite.alerts import SQLiteAlerts
 from pipelines.stores.sqlite.checks import SQLiteChecks
 from pipelines.stores.sqlite.graph import SQLiteGraph
+from pipelines.stores.sqlite.keywords import SQLiteKeywords
 from pipelines.stores.sqlite.queries import SQLiteQueries
 from pipelines.stores.sqlite.schema import connect
 from pipelines.stores.sqlite.writes import SQLiteWrites
@@ -22,7 +23,9 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-class SQLiteStore(SQLiteWrites, SQLiteQueries, SQLiteGraph, SQLiteAlerts, SQLiteChecks):
+class SQLiteStore(
+    SQLiteWrites, SQLiteQueries, SQLiteGraph, SQLiteAlerts, SQLiteChecks, SQLiteKeywords
+):
     """Pages and edges in one SQLite database file."""
 
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
