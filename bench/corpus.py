@@ -211,14 +211,20 @@ async def _serve(args: argparse.Namespace) -> None:
     trees = ensure_corpus()
     web = CorpusWeb(trees, select_sites(args.sites))
     server = FixtureServer(web, port=args.port, access_log=args.access_log)  # type: ignore[arg-type]
+    await serve_until_stopped(server, args.port_file)
+
+
+async def serve_until_stopped(server: FixtureServer, port_file: Path) -> None:
+    """Start the server, write its port to `port_file` (atomically: a reader
+    never sees half a number), and serve until SIGINT or SIGTERM."""
     await server.start_async()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    tmp = args.port_file.with_name(args.port_file.name + ".tmp")
+    tmp = port_file.with_name(port_file.name + ".tmp")
     tmp.write_text(f"{server.port}\n")
-    os.replace(tmp, args.port_file)
+    os.replace(tmp, port_file)
     try:
         await stop.wait()
     finally:

@@ -36,9 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import os
 import shutil
-import signal
 import sqlite3
 import sys
 import time
@@ -56,6 +54,7 @@ from bench.corpus import (
     ensure_corpus,
     html_files,
     select_sites,
+    serve_until_stopped,
 )
 from bench.crawl import (
     CRAWL_TIMEOUT,
@@ -657,18 +656,7 @@ async def _serve(args: argparse.Namespace) -> None:
         host, _, path = url.removeprefix("http://").partition("/")
         web.responses.get(host, canonical_target("/" + path))
     server = FixtureServer(web, port=0, access_log=args.access_log)  # type: ignore[arg-type]
-    await server.start_async()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    tmp = args.port_file.with_name(args.port_file.name + ".tmp")
-    tmp.write_text(f"{server.port}\n")
-    os.replace(tmp, args.port_file)
-    try:
-        await stop.wait()
-    finally:
-        await server.close_async()
+    await serve_until_stopped(server, args.port_file)
 
 
 def main(argv: list[str] | None = None) -> int:

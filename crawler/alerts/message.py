@@ -53,18 +53,18 @@ def changes_message(changes: Changes) -> Message:
         subject=f"linkwatch: {changes.domain}: {headline}",
         text=text,
         html=changes_html(changes, headline),
-        payload={
-            "text": text,
-            "kind": "changes",
-            "domain": changes.domain,
-            "since": changes.window.since,
-            "until": changes.window.until,
-            "new": changes.new,
-            "lost": changes.lost,
-            "new_refdomains": changes.new_refdomains,
-            "lost_refdomains": changes.lost_refdomains,
-            "competitors_new_refdomains": changes.competitors,
-        },
+        payload=payload(
+            text,
+            "changes",
+            changes.domain,
+            since=changes.window.since,
+            until=changes.window.until,
+            new=changes.new,
+            lost=changes.lost,
+            new_refdomains=changes.new_refdomains,
+            lost_refdomains=changes.lost_refdomains,
+            competitors_new_refdomains=changes.competitors,
+        ),
     )
 
 
@@ -76,17 +76,8 @@ def summary_message(summary: Summary) -> Message:
         subject=f"linkwatch: {summary.domain}: {headline}",
         text=text,
         html=summary_html(summary, headline),
-        payload={
-            "text": text,
-            "kind": "summary",
-            "domain": summary.domain,
-            "since": None,
-            "until": summary.at,
-            "new": [],
-            "lost": [],
-            "new_refdomains": [],
-            "lost_refdomains": [],
-            "competitors_new_refdomains": [],
+        payload=payload(text, "summary", summary.domain, since=None, until=summary.at)
+        | {
             "summary": {
                 "backlinks": summary.backlinks,
                 "followed": summary.followed,
@@ -95,6 +86,35 @@ def summary_message(summary: Summary) -> Message:
             },
         },
     )
+
+
+def payload(
+    text: str,
+    kind: str,
+    domain: str,
+    *,
+    since: str | None,
+    until: str,
+    new: list[dict[str, Any]] | None = None,
+    lost: list[dict[str, Any]] | None = None,
+    new_refdomains: list[Any] | None = None,
+    lost_refdomains: list[Any] | None = None,
+    competitors_new_refdomains: list[Any] | None = None,
+) -> dict[str, Any]:
+    """The JSON a webhook or a file gets: the same keys for every kind of
+    message (a summary's change lists are empty), so a script reads one shape."""
+    return {
+        "text": text,
+        "kind": kind,
+        "domain": domain,
+        "since": since,
+        "until": until,
+        "new": new or [],
+        "lost": lost or [],
+        "new_refdomains": new_refdomains or [],
+        "lost_refdomains": lost_refdomains or [],
+        "competitors_new_refdomains": competitors_new_refdomains or [],
+    }
 
 
 # --- headlines: the counts, for the subject and the first line ---------------------------

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     import argparse
 
     from crawler.alerts.channels import Channel
-    from crawler.alerts.delivery import Outcome
+    from crawler.alerts.delivery import Outcome, Sender
     from pipelines.stores import Store, Target
 
 ALERTS_ENV = "LINKWATCH_ALERTS"
@@ -140,19 +140,12 @@ def send(
     competitors: list[Target],
 ) -> int:
     """Deliver and report each outcome; 1 if a channel failed, else 0."""
-    from crawler.alerts.delivery import Sender  # deferred: the store behind it
     from crawler.alerts.message import plural
 
     with open_for_writing(args) as store:
         targets = targets or watched(store)
-        sender = Sender(
-            store,
-            channels,
-            targets,
-            now=datetime.now(UTC),
-            settle=args.settle,
-            owner=f"{socket.gethostname()}:{os.getpid()}",
-            competitors=competitors,
+        sender = make_sender(
+            store, args, channels, targets, competitors, f"{socket.gethostname()}:{os.getpid()}"
         )
         outcomes = [report(outcome) for outcome in sender.send()]
     sent = sum(o.status == "sent" for o in outcomes)
@@ -164,6 +157,28 @@ def send(
         + (f"; {plural(len(failed), 'channel')} failed" if failed else "")
     )
     return 1 if failed else 0
+
+
+def make_sender(
+    store: Store,
+    args: argparse.Namespace,
+    channels: list[Channel],
+    targets: list[Target],
+    competitors: list[Target],
+    owner: str,
+) -> Sender:
+    """The Sender of a send or a dry run: now, minus the settle margin."""
+    from crawler.alerts.delivery import Sender  # deferred: the store behind it
+
+    return Sender(
+        store,
+        channels,
+        targets,
+        now=datetime.now(UTC),
+        settle=args.settle,
+        owner=owner,
+        competitors=competitors,
+    )
 
 
 def report(outcome: Outcome) -> Outcome:
@@ -196,19 +211,9 @@ def preview(
     targets: list[Target],
     competitors: list[Target],
 ) -> int:
-    from crawler.alerts.delivery import Sender  # deferred: the store behind it
-
     with open_for_reading(args) as store:
         targets = targets or watched(store)
-        sender = Sender(
-            store,
-            channels,
-            targets,
-            now=datetime.now(UTC),
-            settle=args.settle,
-            owner="dry-run",
-            competitors=competitors,
-        )
+        sender = make_sender(store, args, channels, targets, competitors, "dry-run")
         for outcome in sender.preview():
             if outcome.message is None:
                 print(f"-- nothing new for {outcome.channel.label} about {outcome.domain}\n")
