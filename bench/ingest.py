@@ -64,6 +64,8 @@ def make_pages(pages: int, edges_per_page: int) -> list[dict[str, Any]]:
                     "rel": ["nofollow"] if j % 7 == 0 else [],
                     "nofollow": j % 7 == 0,
                     "link_type": "a",
+                    "placement": "nav" if j % 5 == 0 else "content",
+                    "context": f"see also: read the guide {j} about {target_domain}, and more",
                     "source_title": title,
                     "source_status": 200,
                 }

@@ -24,24 +24,53 @@ Extraction is the main CPU cost of a crawl, so the work is shaped by it:
   http(s) hrefs are normalized without a base, relative ones against the one
   base of the page; other schemes are counted without calling it;
 - anchor text and image alt are read only for the links that survive
-  deduplication.
+  deduplication; so are placement and context (below).
+
+Each link's ``placement`` (crawler/placement.py: content, nav, header, footer,
+sidebar, comment) folds the rules over its ancestors, each element read once
+per page (its state is kept by ``mem_id``, so a menu's hundred links walk up
+the menu once). Its ``context`` is up to ``CONTEXT_MAX_CHARS`` characters of
+the text of its nearest block ancestor (``p``, ``li``, ``td``, ``div``...),
+whitespace collapsed, around the anchor text; each block's text is read once
+per page. ``<area>`` and frames get a placement too; ``<link rel=canonical>``
+and meta refresh sit in ``<head>``: content, no context.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser
 
 from crawler.encoding import parser_input, undeclared
+from crawler.placement import (
+    DEFAULT,
+    DEFAULT_RULES,
+    PASSED,
+    TOP,
+    Own,
+    PlacementRules,
+    State,
+    combine,
+    own_marker,
+    tokens_of,
+)
 from crawler.urls import normalize_url
 
-__all__ = ["ANCHOR_MAX_CHARS", "Link", "PageLinks", "extract_links", "parse_meta_refresh"]
+__all__ = [
+    "ANCHOR_MAX_CHARS",
+    "CONTEXT_MAX_CHARS",
+    "Link",
+    "PageLinks",
+    "extract_links",
+    "parse_meta_refresh",
+]
 
 ANCHOR_MAX_CHARS = 300
+CONTEXT_MAX_CHARS = 150
 
 Normalizer = Callable[[str, str | None], str]
 
@@ -56,6 +85,10 @@ class Link:
     anchor: str = ""  # <a> text, whitespace collapsed, at most 300 characters
     alt: str = ""  # <a>: first descendant <img> with an alt; <area>: its own alt
     nofollow: bool = False  # rel has nofollow, or the page says nofollow
+    # Where the link sits and the text around it: "" until PageLinks.evidence
+    # (or with_evidence) computed them.
+    placement: str = ""  # content | nav | header | footer | sidebar | comment
+    context: str = ""  # text around the link, at most CONTEXT_MAX_CHARS characters
 
 
 @dataclass(slots=True)
@@ -69,6 +102,33 @@ class PageLinks:
     skipped: dict[str, int] = field(default_factory=dict)  # reason -> hrefs skipped
     noindex: bool = False  # meta robots noindex/none (the X-Robots-Tag is the caller's)
     canonical: str | None = None  # the first <link rel=canonical> that resolves, canonical
+    # Each link's element (None: a canonical <link>) and the page's placement
+    # and context reader: evidence() reads them for the links that need it.
+    _nodes: list[Any] = field(default_factory=list, repr=False, compare=False)
+    _where: _Where | None = field(default=None, repr=False, compare=False)
+
+    def evidence(self, index: int) -> Link:
+        """``links[index]`` with its placement and context.
+
+        Computed on demand, from the tree of the same parse: a crawl stores
+        them only for the links that become edges (into watched domains), a
+        small share of a page's links, and computing them for every link
+        would cost a quarter of extraction's time (BENCHMARKS.md, 2)."""
+        link = self.links[index]
+        if link.placement or self._where is None:
+            return link
+        node = self._nodes[index] if index < len(self._nodes) else None
+        if node is None:  # <link rel=canonical>, meta refresh: the page's head
+            placement, context = DEFAULT, ""
+        else:
+            anchor = link.anchor if link.link_type == "a" else None
+            placement, context = self._where.locate(node, anchor)
+        link = self.links[index] = replace(link, placement=placement, context=context)
+        return link
+
+    def with_evidence(self) -> list[Link]:
+        """Every link with its placement and context (tests, verify, the hand-labelled set)."""
+        return [self.evidence(index) for index in range(len(self.links))]
 
 
 # The elements that carry links or change how links are read, in one selector
@@ -78,10 +138,19 @@ class PageLinks:
 # <span content>...) and the loop drops the extra elements by tag name; <img>
 # is there for the alt of links that wrap an image.
 _SELECTOR = "[href],[src],[content],title,img"
-# Lexbor's ids of the two most frequent tags: an int compare is cheaper than
-# building the tag name string for each of a page's thousands of elements.
-_A_ID = LexborHTMLParser("<a></a>").css_first("a").tag_id
-_IMG_ID = LexborHTMLParser("<img>").css_first("img").tag_id
+
+
+def _tag_id(tag: str) -> int:
+    """Lexbor's id of a tag: an int compare is cheaper than building the tag
+    name string for each of a page's thousands of elements."""
+    # Table and list parts are dropped outside their parents: parse them inside.
+    html = f"<table><caption></caption><tr><td></td><th></th></tr></table><dl><dt><dd><{tag}>"
+    return LexborHTMLParser(html).css_first(tag).tag_id
+
+
+# The two most frequent tags.
+_A_ID = _tag_id("a")
+_IMG_ID = _tag_id("img")
 
 # HTML's ASCII whitespace (tab, LF, FF, CR, space): what the standard strips and
 # collapses in document.title; also what separates rel tokens.
@@ -105,6 +174,7 @@ def extract_links(
     encoding: str | None = None,
     nofollow: bool = False,
     normalize: Normalizer = normalize_url,
+    placement_rules: PlacementRules = DEFAULT_RULES,
 ) -> PageLinks:
     """Every http(s) link of an HTML document.
 
@@ -115,16 +185,21 @@ def extract_links(
     is called as ``normalize(href, None)`` for an absolute http(s) href and
     ``normalize(href, base)`` otherwise, at most once per href (fragment
     removed); it returns the canonical URL or raises ``ValueError``
-    (``RejectedURL``, whose ``reason`` is used as the skip reason). Broken
+    (``RejectedURL``, whose ``reason`` is used as the skip reason).
+    ``placement_rules``: the token lists of crawler/placement.py. Broken
     markup, bad encodings and NUL bytes never raise.
 
     Four steps, each once per page: parse, one pass over the elements that
     matter, the document's base URL, then the links resolved and deduplicated.
     """
-    scan = _scan(_parse(body, encoding), nofollow)
+    tree = _parse(body, encoding)
+    scan = _scan(tree, nofollow)
     base = _document_base(scan.base_href, page_url, normalize)
-    links, skipped, canonical = _resolve_links(scan, base, normalize)
-    return PageLinks(scan.title or "", links, scan.nofollow, base, skipped, scan.noindex, canonical)
+    links, nodes, skipped, canonical = _resolve_links(scan, base, normalize)
+    page = PageLinks(scan.title or "", links, scan.nofollow, base, skipped, scan.noindex, canonical)
+    page._nodes = nodes
+    page._where = _Where(placement_rules, tree)
+    return page
 
 
 @dataclass(slots=True)
@@ -135,8 +210,8 @@ class _Scan:
     noindex: bool = False  # a meta robots noindex/none
     title: str | None = None
     base_href: str | None = None
-    # (link_type, raw url, extra): extra is the <a> node (its text, rel and alt
-    # are read only if it wins), the attributes of an <area>, the rel tokens of
+    # (link_type, raw url, extra): extra is the <a>, <area> or frame node (its
+    # text, rel, alt and placement are read only if it wins), the rel tokens of
     # a canonical <link>.
     found: list[tuple[str, str | None, Any]] = field(default_factory=list)
     images: list[Any] = field(default_factory=list)
@@ -178,13 +253,13 @@ def _scan(tree: LexborHTMLParser, nofollow: bool) -> _Scan:
         elif tag == "area":
             attrs = node.attributes
             if "href" in attrs:
-                found.append(("area", attrs["href"], attrs))
+                found.append(("area", attrs["href"], node))
         elif tag == "meta":
             _read_meta(node.attributes, scan)
         elif tag == "iframe" or tag == "frame":
             attrs = node.attributes
             if "src" in attrs:
-                found.append(("frame", attrs["src"], None))
+                found.append(("frame", attrs["src"], node))
         elif tag == "base" and scan.base_href is None:
             attrs = node.attributes
             if "href" in attrs:
@@ -226,12 +301,13 @@ def _document_base(base_href: str | None, page_url: str, normalize: Normalizer) 
 
 def _resolve_links(
     scan: _Scan, base: str, normalize: Normalizer
-) -> tuple[list[Link], dict[str, int], str | None]:
+) -> tuple[list[Link], list[Any], dict[str, int], str | None]:
     """The distinct canonical targets, first occurrence in document order, the
-    hrefs skipped by reason, and the first canonical URL (a <link
-    rel=canonical>, even when an earlier link had its target). Each distinct
-    href is resolved once."""
+    element of each (None for a canonical <link>), the hrefs skipped by
+    reason, and the first canonical URL (a <link rel=canonical>, even when an
+    earlier link had its target). Each distinct href is resolved once."""
     links: list[Link] = []
+    nodes: list[Any] = []
     skipped: dict[str, int] = {}
     seen: set[str] = set()
     canonical: str | None = None
@@ -268,15 +344,20 @@ def _resolve_links(
             if alts is None:
                 alts = _alts_by_link(scan.images)
             links.append(_anchor_link(url, extra, alts, nofollow))
+            nodes.append(extra)
         elif link_type == "area":
-            rel = _rel_tokens(extra.get("rel"))
-            alt = _collapse(extra.get("alt"))
+            attrs = extra.attributes
+            rel = _rel_tokens(attrs.get("rel"))
+            alt = _collapse(attrs.get("alt"))
             links.append(Link(url, "area", rel, "", alt, nofollow or "nofollow" in rel))
+            nodes.append(extra)
         elif link_type == "canonical":
             links.append(Link(url, "canonical", extra, "", "", nofollow or "nofollow" in extra))
-        else:
+            nodes.append(None)
+        else:  # a frame (its node) or the meta refresh (None)
             links.append(Link(url, link_type, (), "", "", nofollow))
-    return links, skipped, canonical
+            nodes.append(extra)
+    return links, nodes, skipped, canonical
 
 
 def _anchor_link(url: str, node: Any, alts: dict[int, str], page_nofollow: bool) -> Link:
@@ -286,6 +367,144 @@ def _anchor_link(url: str, node: Any, alts: dict[int, str], page_nofollow: bool)
         anchor = anchor[:ANCHOR_MAX_CHARS].rstrip(" ")
     alt = alts.get(node.mem_id, "") if alts else ""
     return Link(url, "a", rel, anchor, alt, page_nofollow or "nofollow" in rel)
+
+
+# The elements whose text is a link's context: the nearest one enclosing it.
+_BLOCKS = frozenset(
+    [
+        "p", "li", "td", "th", "dd", "dt", "h1", "h2", "h3", "h4", "h5", "h6",
+        "blockquote", "figcaption", "caption", "pre", "address", "div", "section",
+        "article", "aside", "nav", "header", "footer", "main", "form", "body",
+    ]
+)  # fmt: skip
+_BLOCK_IDS = frozenset(_tag_id(tag) for tag in _BLOCKS)
+# Elements the placement rules never read (crawler/placement.py, rule 3).
+_PASSED_IDS = frozenset(_tag_id(tag) for tag in PASSED)
+
+
+# rules -> (tag_id, role, id, class), or tag_id, -> what such an element says: templates
+# repeat the same few, page after page. Bounded: cleared when it grows large.
+_OWNS: dict[int, tuple[PlacementRules, dict[Any, Own]]] = {}
+_OWNS_MAX = 20_000
+
+
+def _owns_cache(rules: PlacementRules) -> dict[Any, Own]:
+    held = _OWNS.get(id(rules))
+    if held is None or held[0] is not rules:
+        if len(_OWNS) > 8:
+            _OWNS.clear()
+        held = _OWNS[id(rules)] = (rules, {})
+    elif len(held[1]) > _OWNS_MAX:
+        held[1].clear()
+    return held[1]
+
+
+class _Where:
+    """Placement and context of a page's links, each element read once per page.
+
+    One walk up from a link's parent serves both: it stops at the first
+    element whose placement state is known (the body's is known from the
+    start: it and <html> are not read), and the context's block is the first
+    block element on the way (the walk goes on for it only if needed)."""
+
+    __slots__ = ("owns", "rules", "states", "texts", "tree")
+
+    def __init__(self, rules: PlacementRules, tree: LexborHTMLParser) -> None:
+        self.rules = rules
+        self.tree = tree  # the links' nodes live as long as it does
+        body = tree.body
+        # mem_id -> placement fold state
+        self.states: dict[int, State] = {} if body is None else {body.mem_id: TOP}
+        self.texts: dict[int, str] = {}  # mem_id of a block -> its collapsed text
+        self.owns = _owns_cache(rules)
+
+    def locate(self, node: Any, anchor: str | None) -> tuple[str, str]:
+        """(placement, context) of a link element; no context when ``anchor`` is None."""
+        states = self.states
+        chain = []
+        block = None
+        parent = node.parent
+        state = TOP
+        while parent is not None:
+            tag_id = parent.tag_id
+            if block is None and tag_id in _BLOCK_IDS:
+                block = parent
+            if tag_id in _PASSED_IDS:
+                parent = parent.parent
+                continue
+            mem_id = parent.mem_id
+            known = states.get(mem_id)
+            if known is not None:
+                state = known
+                break
+            chain.append((parent, mem_id))
+            parent = parent.parent
+        if chain:
+            state = self._fold(chain, state)
+        placement = state[0] or DEFAULT
+        if anchor is None:
+            return placement, ""
+        while block is None and parent is not None:
+            parent = parent.parent
+            if parent is not None and parent.tag_id in _BLOCK_IDS:
+                block = parent
+        if block is None:
+            return placement, anchor[:CONTEXT_MAX_CHARS]
+        text = self.texts.get(block.mem_id)
+        if text is None:
+            text = self.texts[block.mem_id] = " ".join(block.text_lexbor().split())
+        if len(text) <= CONTEXT_MAX_CHARS:  # most blocks: a list item, a short paragraph
+            return placement, text
+        return placement, context_window(text, anchor)
+
+    def _fold(self, chain: list[tuple[Any, int]], state: State) -> State:
+        """The states of the elements of ``chain`` (innermost first), kept; the innermost's."""
+        owns = self.owns
+        states = self.states
+        for element, mem_id in reversed(chain):
+            attrs = element.attributes
+            if attrs:
+                key = (element.tag_id, attrs.get("role"), attrs.get("id"), attrs.get("class"))
+            else:
+                key = element.tag_id
+            own = owns.get(key)
+            if own is None:
+                own = owns[key] = self._own(element)
+            if own[0] is not None or own[2]:
+                state = combine(state, own)
+            states[mem_id] = state
+        return state
+
+    def _own(self, element: Any) -> Own:
+        attrs = element.attributes
+        role = attrs.get("role")
+        tokens = tokens_of(attrs.get("id"), attrs.get("class"))
+        return own_marker(element.tag or "", role.lower() if role else "", tokens, self.rules)
+
+
+def context_window(text: str, anchor: str, size: int = CONTEXT_MAX_CHARS) -> str:
+    """At most ``size`` characters of ``text`` around the first ``anchor`` in it,
+    centred on it, cut at spaces where that keeps the anchor whole."""
+    if len(text) <= size:
+        return text
+    at = text.find(anchor) if anchor else -1
+    if at < 0:
+        at = 0
+        anchor = ""
+    if len(anchor) >= size:
+        return anchor[:size]
+    start = max(0, at - (size - len(anchor)) // 2)
+    end = min(len(text), start + size)
+    start = max(0, end - size)
+    if start > 0 and text[start - 1] != " ":
+        space = text.find(" ", start, at)
+        if space >= 0:
+            start = space + 1
+    if end < len(text) and text[end] != " ":
+        space = text.rfind(" ", at + len(anchor), end)
+        if space >= 0:
+            end = space
+    return text[start:end]
 
 
 def parse_meta_refresh(content: str) -> str | None:

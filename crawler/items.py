@@ -81,6 +81,22 @@ class Edge:
         )
     )
     link_type: str = field(metadata=crawl("one of LINK_TYPES"))
+    # NOT NULL DEFAULT '': an edges table from before these two gains them in
+    # place (pipelines/stores/sqlite/schema.py), empty in every stored edge.
+    placement: str = field(
+        metadata=crawl(
+            "where on the page the link sits: content, nav, header, footer, sidebar or "
+            "comment (crawler/placement.py); a redirect: content; empty: stored before it existed",
+            sql="TEXT NOT NULL DEFAULT ''",
+        )
+    )
+    context: str = field(
+        metadata=crawl(
+            "up to 150 characters of the text around the link (its block's text, "
+            "whitespace collapsed), or empty",
+            sql="TEXT NOT NULL DEFAULT ''",
+        )
+    )
     source_title: str = field(metadata=crawl("the linking page's `<title>` (error pages count)"))
     source_status: int = field(metadata=crawl("the linking page's HTTP status"))
     first_seen: ISODate = field(metadata=store("the first crawl that saw the edge; set once"))

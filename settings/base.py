@@ -82,6 +82,8 @@ LINKWATCH_EXPAND_ACTIVE = 16
 LINKWATCH_EXPAND_IDLE = 5.0
 # Weights of the focused score that differ from crawler/discovery.py's (JSON or dict).
 LINKWATCH_EXPAND_WEIGHTS: dict[str, float] = {}
+# Placement token lists that replace crawler/placement.py's (placement -> tokens; JSON or dict).
+LINKWATCH_PLACEMENT_RULES: dict[str, list[str]] = {}
 # Never expanded into (nor any domain under them): platforms every site links to,
 # too big to crawl and never a niche, and sites that forbid crawlers.
 LINKWATCH_EXPAND_DENY = [

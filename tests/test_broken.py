@@ -235,6 +235,8 @@ def item(url: str, targets: list[str], at: str) -> dict:
                 rel=[],
                 nofollow=False,
                 link_type="a",
+                placement="content",
+                context="",
                 source_title="",
                 source_status=200,
             )

@@ -16,8 +16,8 @@ def page(url: str, *, expansion=None, edges=(), at="2026-01-01T00:00:00Z"):
         edges=[
             {"source_url": url, "target_url": t, "source_domain": domain,
              "target_domain": "mysite.test", "target_host": "mysite.test", "anchor": "a",
-             "alt": "", "rel": [], "nofollow": False, "link_type": "a", "source_title": "T",
-             "source_status": 200}
+             "alt": "", "rel": [], "nofollow": False, "link_type": "a", "placement": "content",
+             "context": "", "source_title": "T", "source_status": 200}
             for t in edges
         ],
         fetched_at=at, domain_links={}, watch=["mysite.test"], expansion=expansion,

@@ -218,6 +218,8 @@ def page_item(i: int) -> dict:
             "rel": [],
             "nofollow": False,
             "link_type": "a",
+            "placement": "content",
+            "context": "",
             "source_title": "",
             "source_status": 200,
         }

@@ -36,6 +36,8 @@ def page(url, edges, *, status=200, at="2026-01-01T00:00:00Z", title="T", domain
                 "rel": extra.get("rel", []),
                 "nofollow": extra.get("nofollow", False),
                 "link_type": extra.get("link_type", "a"),
+                "placement": extra.get("placement", "content"),
+                "context": extra.get("context", "text around a link"),
                 "source_title": title,
                 "source_status": status,
             }

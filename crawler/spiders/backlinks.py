@@ -48,6 +48,7 @@ from crawler.domains import WatchList, registered_domain
 from crawler.downloader import politeness_key_setting
 from crawler.expander import Expander
 from crawler.extraction import extract_links
+from crawler.placement import rules_from
 from crawler.spiders.records import (
     header_charset,
     is_html,
@@ -164,6 +165,7 @@ class BacklinksSpider(SitemapMixin, RecrawlMixin, scrapy.Spider):
             strip_params=settings.getlist("LINKWATCH_STRIP_PARAMS"),
             max_length=settings.getint("LINKWATCH_MAX_URL_LENGTH"),
         )
+        self.placement_rules = rules_from(settings.getdict("LINKWATCH_PLACEMENT_RULES"))
         self.max_path_repeats = settings.getint("LINKWATCH_MAX_PATH_REPEATS")
         self.max_path_segments = settings.getint("LINKWATCH_MAX_PATH_SEGMENTS")
         crawler.signals.connect(self._drop_unlogged_records, signal=signals.engine_started)
@@ -405,6 +407,7 @@ class BacklinksSpider(SitemapMixin, RecrawlMixin, scrapy.Spider):
             encoding=header_charset(response),
             nofollow=x_robots_nofollow(response),
             normalize=self.normalize,
+            placement_rules=self.placement_rules,
         )
         for reason, count in page.skipped.items():
             self.stats.inc_value(f"linkwatch/links_skipped/{reason}", count)
@@ -423,7 +426,7 @@ class BacklinksSpider(SitemapMixin, RecrawlMixin, scrapy.Spider):
         outlinks: list[tuple[str, str, str]] = []  # discovery's evidence
         # The domain graph: links from this page to each other registered domain.
         domain_links: dict[str, int] = {}
-        for link in page.links:
+        for index, link in enumerate(page.links):
             host = url_host(link.url)
             target_domain = registered_domain(host)
             if target_domain != source_domain:
@@ -431,7 +434,8 @@ class BacklinksSpider(SitemapMixin, RecrawlMixin, scrapy.Spider):
                 if expander is not None:
                     outlinks.append((link.url, target_domain, link.anchor))
             if self.watch.match(host) is not None:
-                edges.append(self.edge(item, link, host))
+                # Placement and context: only for the links stored as edges.
+                edges.append(self.edge(item, page.evidence(index), host))
             if follow and target_domain in self.crawl_domains and link.url not in self.requested:
                 request = self.follow_request(
                     link.url, depth + 1, self._is_expanded(target_domain, source_domain, expanded)

@@ -36,6 +36,7 @@ from twisted.internet.error import (
 )
 
 from crawler.arguments import ArgumentError, clean_seed, parse_watch, read_list
+from crawler.placement import rules_from
 from crawler.urls import URLNormalizer
 
 if TYPE_CHECKING:
@@ -105,6 +106,7 @@ class FetchSpider(scrapy.Spider):
             strip_params=settings.getlist("LINKWATCH_STRIP_PARAMS"),
             max_length=settings.getint("LINKWATCH_MAX_URL_LENGTH"),
         )
+        self.placement_rules = rules_from(settings.getdict("LINKWATCH_PLACEMENT_RULES"))
         crawler.signals.connect(self._open_out, signal=signals.spider_opened)
         crawler.signals.connect(self._close_out, signal=signals.spider_closed)
 

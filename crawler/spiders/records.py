@@ -57,6 +57,8 @@ def link_edge(page: PageItem, link: Link, host: str) -> EdgeItem:
         rel=list(link.rel),
         nofollow=link.nofollow,
         link_type=link.link_type,
+        placement=link.placement,
+        context=link.context,
         source_title=page["title"],
         source_status=page["status"],
     )
@@ -75,6 +77,8 @@ def redirect_edge(page: PageItem, target: str, host: str, status: int) -> EdgeIt
         rel=[],
         nofollow=False,
         link_type="redirect",
+        placement="content",  # the page itself sends the visitor there
+        context="",
         source_title="",
         source_status=status,
     )

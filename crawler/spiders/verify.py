@@ -97,17 +97,19 @@ class VerifySpider(FetchSpider):
             encoding=header_charset(response),
             nofollow=x_robots_says(response, ("nofollow", "none")),
             normalize=self.normalize,
+            placement_rules=self.placement_rules,
         )
         item = self.page_item(response, page.title, outlinks=len(page.links))
         source_domain = item["domain"]
         domain_links: dict[str, int] = {}
         watched = []
-        for link in page.links:
+        for index, link in enumerate(page.links):
             host = url_host(link.url)
             target_domain = registered_domain(host)
             if target_domain != source_domain:
                 domain_links[target_domain] = domain_links.get(target_domain, 0) + 1
             if self.watch.match(host) is not None:
+                link = page.evidence(index)
                 watched.append(link)
                 item["edges"].append(BacklinksSpider.edge(item, link, host))
         item["domain_links"] = domain_links

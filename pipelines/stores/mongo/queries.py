@@ -135,6 +135,8 @@ class MongoQueries(MongoConnected):
                 for name in DATE_FIELDS:  # BSON dates
                     doc[name] = to_iso(doc.get(name))
                 doc.setdefault("lost_reason", None)
+                doc.setdefault("placement", "")  # an edge stored before they existed
+                doc.setdefault("context", "")
                 yield doc
         except mongo_errors.PyMongoError as exc:
             raise store_error(exc) from exc

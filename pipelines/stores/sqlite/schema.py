@@ -144,6 +144,7 @@ def _connect(path: str, *, readonly: bool) -> tuple[sqlite3.Connection, set[str]
                 raise StoreError(f"no linkwatch database at {path}", transient=False)
             uri = f"{Path(path).resolve().as_uri()}?mode=ro"
             db = sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
+            _read_as_migrated(db)
         else:
             db = sqlite3.connect(path, timeout=30, check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")
@@ -173,6 +174,23 @@ ADDED_PAGE_COLUMNS = (
     "recrawl_interval",
     "due_at",
 )
+# Edges columns added since, the same way: '' in every stored edge (their
+# declarations carry the DEFAULT that ADD COLUMN needs for NOT NULL).
+ADDED_EDGE_COLUMNS = (
+    "placement",  # 0.4: where on the page, and the text around the link
+    "context",
+)
+
+
+def _read_as_migrated(db: sqlite3.Connection) -> None:
+    """A file opened read-only is not migrated: a temporary view named edges
+    (temp objects come before the file's for unqualified names) gives its
+    edges the added columns, empty, so queries read every field."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(edges)")}
+    missing = [name for name in ADDED_EDGE_COLUMNS if name not in columns]
+    if columns and missing:
+        added = ", ".join(f"'' AS {name}" for name in missing)
+        db.execute(f"CREATE TEMP VIEW edges AS SELECT *, {added} FROM main.edges")
 
 
 def migrate(db: sqlite3.Connection) -> None:
@@ -182,3 +200,8 @@ def migrate(db: sqlite3.Connection) -> None:
     for name in ADDED_PAGE_COLUMNS:
         if name not in columns:
             db.execute(f"ALTER TABLE pages ADD COLUMN {name} {declared[name]}")
+    columns = {row[1] for row in db.execute("PRAGMA table_info(edges)")}
+    declared = {f.name: f.sql for f in spec(Edge)}
+    for name in ADDED_EDGE_COLUMNS:
+        if name not in columns:
+            db.execute(f"ALTER TABLE edges ADD COLUMN {name} {declared[name]}")

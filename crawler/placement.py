@@ -1,0 +1,208 @@
+"""Where on its page a link sits: its ``placement``, from its ancestors' markup.
+
+Pure: ancestors in, one of ``PLACEMENTS`` out; no parse, no settings. The
+extraction pass (crawler/extraction.py) folds the same rules over each
+element once per page; ``classify`` applies them to one chain, for tests and
+for running the rules over a hand-labelled set.
+
+An ancestor is ``(tag, role, tokens)``: its lower-case tag name, its ``role``
+attribute (lower-case, "" if none) and its id and class tokens, class tokens
+of up to three parts also split on ``-`` and ``_`` (``class="site-footer"``
+gives ``site-footer``, ``site`` and ``footer``; an id is kept whole:
+``tokens_of``). The rules, innermost ancestor first:
+
+1. The innermost ancestor with a marker decides. An element's marker is, in
+   this order: its ARIA role (``navigation`` nav, ``banner`` header,
+   ``contentinfo`` footer, ``complementary`` sidebar, ``main`` and
+   ``article`` content, ``comment`` comment); else its tag (``nav``,
+   ``header``, ``footer``, ``aside`` sidebar, ``main`` and ``article``
+   content); else its id/class tokens, placements tried in ``TOKEN_ORDER``
+   (comment, nav, sidebar, footer, header, content).
+2. A ``header`` or ``footer`` marker that comes from a tag or a token does not
+   count inside ``article``, ``aside``, ``main``, ``nav`` or ``section``: there
+   it heads that section, not the page (HTML-AAM maps ``<header>`` to
+   ``banner`` only outside them); an article's byline stays content.
+3. ``<body>`` and ``<html>`` are not read: themes put layout classes there
+   (``has-sidebar``) that say nothing about one link. Nor are the elements
+   that hold text rather than regions (``PASSED``: phrasing elements such as
+   ``span`` and ``em``, and ``p``, ``li``, ``dt``, ``dd``, ``h1``-``h6``): a
+   menu's ``li class="menu-item"`` sits in a ``ul``, ``nav`` or ``div`` that
+   carries the marker, and skipping them is what keeps placement cheap.
+   Table cells are read (old table layouts: ``td class="sidebar"``).
+4. No marker at all: ``content``. A page without landmarks or telling names is
+   mostly an old hand-written page whose links sit in its text; a template's
+   menus and footers almost always carry one of the markers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+__all__ = [
+    "DEFAULT_RULES",
+    "PLACEMENTS",
+    "PlacementRules",
+    "classify",
+    "combine",
+    "fold",
+    "own_marker",
+    "rules_from",
+    "tokens_of",
+]
+
+PLACEMENTS = ("content", "nav", "header", "footer", "sidebar", "comment")
+DEFAULT = "content"
+
+# Placements tried on an element's id/class tokens, first match wins.
+TOKEN_ORDER = ("comment", "nav", "sidebar", "footer", "header", "content")
+DEFAULT_TOKENS: dict[str, tuple[str, ...]] = {
+    "comment": ("comment", "comments", "commentlist", "disqus", "replies", "reply"),
+    "nav": (
+        "nav",
+        "navbar",
+        "navigation",
+        "menu",
+        "menubar",
+        "breadcrumb",
+        "breadcrumbs",
+        "pagination",
+        "pager",
+        "toc",
+        "skip",
+    ),
+    "sidebar": ("sidebar", "widget", "widgets", "aside", "sidebox", "blogroll"),
+    "footer": ("footer", "colophon", "copyright"),
+    "header": ("header", "masthead", "banner", "topbar"),
+    "content": ("content", "main", "article", "post", "entry"),
+}
+ROLES = {
+    "navigation": "nav",
+    "banner": "header",
+    "contentinfo": "footer",
+    "complementary": "sidebar",
+    "main": "content",
+    "article": "content",
+    "comment": "comment",
+}
+TAGS = {
+    "nav": "nav",
+    "header": "header",
+    "footer": "footer",
+    "aside": "sidebar",
+    "main": "content",
+    "article": "content",
+}
+# Inside these, a header or footer (tag or token) belongs to the section.
+SECTIONING = frozenset({"article", "aside", "main", "nav", "section"})
+SECTION_SCOPED = frozenset({"header", "footer"})
+UNREAD = frozenset({"body", "html"})
+# Elements that hold text, not regions: never read (rule 3). Skipping them is
+# most of what keeps placement cheap: nearly every link sits in one.
+PASSED = frozenset(
+    [
+        "a", "abbr", "b", "bdi", "bdo", "big", "cite", "code", "data", "dfn", "em", "font",
+        "i", "kbd", "label", "mark", "q", "s", "samp", "small", "span", "strike", "strong",
+        "sub", "sup", "time", "tt", "u", "var",
+        "p", "li", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6",
+    ]
+)  # fmt: skip
+
+_TOKEN_SPLIT = re.compile(r"[-_]+")
+
+Ancestor = tuple[str, str, Iterable[str]]  # (tag, role, id/class tokens)
+# What the fold carries from an element to its children: the placement decided
+# so far (None: no marker yet) and whether a sectioning element encloses them.
+State = tuple[str | None, bool]
+TOP: State = (None, False)
+# What an element says by itself: the placement it marks (or None), whether
+# that came from its role, whether it is a sectioning element.
+Own = tuple[str | None, bool, bool]
+
+
+@dataclass(frozen=True, slots=True)
+class PlacementRules:
+    """The token lists (placement -> tokens); roles and tags are HTML's own."""
+
+    tokens: Mapping[str, frozenset[str]]
+
+    def marker(self, tag: str, role: str, tokens: Iterable[str]) -> tuple[str | None, bool]:
+        """(placement the element marks or None, whether it came from its role)."""
+        if role:
+            for word in role.split():
+                if word in ROLES:
+                    return ROLES[word], True
+        placement = TAGS.get(tag)
+        if placement is not None:
+            return placement, False
+        found = set(tokens)
+        if found:
+            for name in TOKEN_ORDER:
+                if not found.isdisjoint(self.tokens.get(name, ())):
+                    return name, False
+        return None, False
+
+
+def rules_from(overrides: Mapping[str, Iterable[str]] | None = None) -> PlacementRules:
+    """The default rules, with the token lists of ``overrides`` (placement ->
+    tokens, e.g. the setting LINKWATCH_PLACEMENT_RULES) replacing the defaults'."""
+    lists = dict(DEFAULT_TOKENS)
+    for name, words in (overrides or {}).items():
+        if name not in PLACEMENTS:
+            raise ValueError(f"not a placement: {name!r} (one of {', '.join(PLACEMENTS)})")
+        lists[name] = tuple(words)
+    return PlacementRules({name: frozenset(w.lower() for w in lists[name]) for name in lists})
+
+
+DEFAULT_RULES = rules_from()
+
+
+def tokens_of(id_: str | None, class_: str | None) -> list[str]:
+    """An element's id and class tokens, lower-case; class tokens of up to
+    three parts also split on - and _. An id is kept whole, and so is a longer
+    class: they are often made from a heading (``id="host-header-poisoning"``,
+    Sphinx's ``class="admonition-removing-the-referer-header"``), not a
+    region's name; templates name their regions in short classes
+    (``id="colophon" class="site-footer"``)."""
+    tokens = id_.lower().split() if id_ else []
+    if class_:
+        for token in class_.lower().split():
+            tokens.append(token)
+            if "-" in token or "_" in token:
+                parts = [part for part in _TOKEN_SPLIT.split(token) if part]
+                if len(parts) <= 3:
+                    tokens.extend(parts)
+    return tokens
+
+
+def own_marker(tag: str, role: str, tokens: Iterable[str], rules: PlacementRules) -> Own:
+    """What an element's own markup says (the same for every element with the
+    same tag, role, id and class: the extraction pass caches it on them)."""
+    if tag in UNREAD or tag in PASSED:
+        return None, False, False
+    marked, by_role = rules.marker(tag, role, tokens)
+    return marked, by_role, tag in SECTIONING
+
+
+def combine(parent: State, own: Own) -> State:
+    """The state of an element from its parent's and what it says itself."""
+    placement, sectioned = parent
+    marked, by_role, sectioning = own
+    if marked is not None and (by_role or not sectioned or marked not in SECTION_SCOPED):
+        placement = marked
+    return placement, sectioned or sectioning
+
+
+def fold(parent: State, tag: str, role: str, tokens: Iterable[str], rules: PlacementRules) -> State:
+    """The state of an element from its parent's and its own markup: the step
+    ``classify`` repeats from the outermost ancestor in."""
+    return combine(parent, own_marker(tag, role, tokens, rules))
+
+
+def classify(ancestors: Iterable[Ancestor], rules: PlacementRules = DEFAULT_RULES) -> str:
+    """The placement of a link whose ancestors are given innermost first."""
+    state = TOP
+    for tag, role, tokens in reversed(list(ancestors)):
+        state = fold(state, tag, role, tokens, rules)
+    return state[0] or DEFAULT
