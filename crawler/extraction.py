@@ -470,7 +470,7 @@ class _Where:
             own = owns.get(key)
             if own is None:
                 own = owns[key] = self._own(element)
-            if own[0] is not None or own[2]:
+            if own[0] is not None or own[1] or own[2]:
                 state = combine(state, own)
             states[mem_id] = state
         return state

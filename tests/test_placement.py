@@ -52,8 +52,26 @@ def chain(*elements: str) -> list[tuple[str, str, list[str]]]:
         (chain("div", "div[contentinfo]", "body"), "footer"),
         (chain("div", "div[complementary]", "body"), "sidebar"),
         (chain("p", "div[main]", "div.sidebar", "body"), "content"),
-        # innermost wins
-        (chain("li", "nav", "footer", "body"), "nav"),
+        # innermost wins...
+        (chain("li", "nav", "header", "body"), "nav"),
+        (chain("p", "div.sidebar", "div.content", "body"), "sidebar"),
+        # ...but inside a footer, sidebar or comment only another of them counts
+        (chain("li", "nav", "footer", "body"), "footer"),
+        (chain("li", "ul.nav", "div.sphinxsidebar[navigation]", "body"), "sidebar"),
+        (chain("li", "ul.nav", "div.sphinxsidebar", "body"), "sidebar"),
+        (chain("p", "div.content", "aside", "body"), "sidebar"),
+        (chain("p", "div.comment", "footer", "body"), "comment"),
+        # ...and main, the page's one main content, always does
+        (chain("p", "main", "div.sidebar-layout", "body"), "content"),
+        # a name made of two words: the one it begins with, else ends with
+        (chain("td", "tr", "table", "div.navheader", "body"), "nav"),
+        (chain("td", "tr", "table", "div.navfooter", "body"), "nav"),
+        (chain("li", "ul.docnav", "body"), "nav"),
+        (chain("p", "div.pagefooter", "body"), "footer"),
+        (chain("p", "div.nav-2", "body"), "nav"),
+        (chain("p", "div.canvas", "body"), "content"),
+        # a role is never a section's: it counts inside a section's footer
+        (chain("div.rst-footer-buttons[navigation]", "footer", "section", "body"), "nav"),
         (chain("p", "div#comments", "article", "main", "body"), "comment"),
         (chain("p", "main", "div#page.has-sidebar", "body"), "content"),
         # an article's or a section's header and footer are its own, not the page's
@@ -66,8 +84,9 @@ def chain(*elements: str) -> list[tuple[str, str, list[str]]]:
         # the role before the tag, the tag before the tokens
         (chain("div", "nav[complementary]", "body"), "sidebar"),
         (chain("div", "aside.nav", "body"), "sidebar"),
-        # tokens on one element: comment, nav, sidebar, footer, header, content
-        (chain("div.footer-menu", "body"), "nav"),
+        # several markers on one element: comment, footer, sidebar, nav, header, content
+        (chain("div.footer-menu", "body"), "footer"),
+        (chain("nav.site-header", "body"), "nav"),
         (chain("div.content.sidebar", "body"), "sidebar"),
         # <body> and <html> are not read
         (chain("p", "body.has-sidebar", "html.nav"), "content"),
@@ -82,7 +101,7 @@ def test_the_rules_are_configurable():
     assert classify(chain("p", "div.rail", "body"), rules) == "sidebar"
     assert classify(chain("p", "div.sidebar", "body"), rules) == "content"  # replaced list
     assert classify(chain("p", "div.menu", "body"), rules) == "nav"
-    assert classify(chain("p", "div.navbar", "body"), rules) == "content"
+    assert classify(chain("p", "div.pagination", "body"), rules) == "content"
     assert classify(chain("p", "div.footer", "body"), rules) == "footer"  # untouched
     with pytest.raises(ValueError, match="not a placement"):
         rules_from({"ads": ["banner"]})
