@@ -102,6 +102,7 @@ class PageLinks:
     skipped: dict[str, int] = field(default_factory=dict)  # reason -> hrefs skipped
     noindex: bool = False  # meta robots noindex/none (the X-Robots-Tag is the caller's)
     canonical: str | None = None  # the first <link rel=canonical> that resolves, canonical
+    lang: str | None = None  # the <html lang> attribute as written (crawler/language.py reads it)
     # Each link's element (None: a canonical <link>) and the page's placement
     # and context reader: evidence() reads them for the links that need it.
     _nodes: list[Any] = field(default_factory=list, repr=False, compare=False)
@@ -125,6 +126,25 @@ class PageLinks:
             placement, context = self._where.locate(node, anchor)
         link = self.links[index] = replace(link, placement=placement, context=context)
         return link
+
+    def text(self, limit: int) -> str:
+        """The first ``limit`` characters of the body's text (script and style
+        skipped), for the language detector: it stops reading there, where
+        ``body.text()`` would read a whole long page first."""
+        body = None if self._where is None else self._where.tree.body
+        if body is None:
+            return ""
+        parts: list[str] = []
+        size = 0
+        for node in body.traverse(include_text=True):
+            if node.is_text_node and node.parent.tag not in _NOT_TEXT:
+                text = node.text_content
+                if text and not text.isspace():
+                    parts.append(text)
+                    size += len(text)
+                    if size >= limit:
+                        break
+        return " ".join(" ".join(parts).split())[:limit]
 
     def with_evidence(self) -> list[Link]:
         """Every link with its placement and context (tests, verify, the hand-labelled set)."""
@@ -151,6 +171,9 @@ def _tag_id(tag: str) -> int:
 # The two most frequent tags.
 _A_ID = _tag_id("a")
 _IMG_ID = _tag_id("img")
+
+# Elements whose text is not the page's text.
+_NOT_TEXT = frozenset({"script", "style", "noscript", "template"})
 
 # HTML's ASCII whitespace (tab, LF, FF, CR, space): what the standard strips and
 # collapses in document.title; also what separates rel tokens.
@@ -199,6 +222,9 @@ def extract_links(
     page = PageLinks(scan.title or "", links, scan.nofollow, base, skipped, scan.noindex, canonical)
     page._nodes = nodes
     page._where = _Where(placement_rules, tree)
+    root = tree.root
+    if root is not None:
+        page.lang = root.attributes.get("lang")
     return page
 
 

@@ -166,6 +166,20 @@ class Page:
     due_at: ISODate | None = field(
         metadata=store("when the page is due for a recrawl: its last crawl plus the interval")
     )
+    lang: str | None = field(
+        metadata=crawl(
+            "the page's language as a lower-case BCP 47 tag: its `<html lang>`, else "
+            "Content-Language, else detected if LINKWATCH_DETECT_LANG (crawler/language.py); "
+            "null: unknown",
+            optional=True,
+        )
+    )
+    ip: str | None = field(
+        metadata=crawl(
+            "the address that served the page (through a proxy: the proxy's); null: unknown",
+            optional=True,
+        )
+    )
     watch: list[str] | None = field(
         metadata=crawl(
             "the watch list of the crawl that fetched the page: only edges into it "

@@ -84,6 +84,9 @@ LINKWATCH_EXPAND_IDLE = 5.0
 LINKWATCH_EXPAND_WEIGHTS: dict[str, float] = {}
 # Placement token lists that replace crawler/placement.py's (placement -> tokens; JSON or dict).
 LINKWATCH_PLACEMENT_RULES: dict[str, list[str]] = {}
+# Detect the language of a page that declares none (crawler/language.py; needs pycld2,
+# the `lang` extra): off, it costs ~8% of extraction on such a page.
+LINKWATCH_DETECT_LANG = False
 # Never expanded into (nor any domain under them): platforms every site links to,
 # too big to crawl and never a niche, and sites that forbid crawlers.
 LINKWATCH_EXPAND_DENY = [

@@ -8,9 +8,10 @@ what they need from the store.
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from crawler.cli.common import UsageError, count, positive_float, share
 from crawler.intelligence.toxic import (
@@ -23,7 +24,7 @@ from crawler.intelligence.toxic import (
 )
 
 if TYPE_CHECKING:
-    import argparse
+    from collections.abc import Callable
 
     from crawler.cli.progress import Progress
     from pipelines.stores.base import Store, Target
@@ -62,8 +63,18 @@ def rule_options(parser: argparse.ArgumentParser) -> None:
             "outlinks_per_page threshold",
         ),
         ("--watched-domains", count, defaults.watched_domains, "many_watched_domains threshold"),
-        ("--sitewide-share", share, defaults.sitewide_share, "sitewide_links share of pages"),
-        ("--sitewide-pages", count, defaults.sitewide_min_pages, "sitewide_links minimum pages"),
+        (
+            "--sitewide-share",
+            share,
+            _environment("LINKWATCH_SITEWIDE_SHARE", share, defaults.sitewide_share),
+            "sitewide: share of a domain's crawled pages (default: $LINKWATCH_SITEWIDE_SHARE or",
+        ),
+        (
+            "--sitewide-pages",
+            count,
+            _environment("LINKWATCH_SITEWIDE_PAGES", count, defaults.sitewide_min_pages),
+            "sitewide: at least this many pages (default: $LINKWATCH_SITEWIDE_PAGES or",
+        ),
         ("--anchor-pages", count, defaults.anchor_min_pages, "commercial_anchors minimum pages"),
     )
     for option, kind, default, text in thresholds:
@@ -73,8 +84,28 @@ def rule_options(parser: argparse.ArgumentParser) -> None:
             type=kind,
             metavar="F" if kind is share else "N",
             default=default,
-            help=f"{text} (default {shown})",
+            help=f"{text} {shown})" if text.endswith(" or") else f"{text} (default {shown})",
         )
+
+
+def _environment(name: str, kind: Callable[[str], Any], default: Any) -> Any:
+    """A threshold's default from the environment variable `name`, checked as
+    its option would be; a bad value is a usage error naming the variable."""
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        return kind(value)
+    except (ValueError, argparse.ArgumentTypeError) as exc:
+        raise UsageError(f"{name}: {exc}") from None
+
+
+def environment_rules() -> tuple[ToxicRules, frozenset[str]]:
+    """The rules and whitelist `linkwatch toxic` uses with no options: its
+    defaults and the LINKWATCH_* environment (the quality score reads them)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    rule_options(parser)
+    return rules_from(parser.parse_args([]))
 
 
 def rules_from(args: argparse.Namespace) -> tuple[ToxicRules, frozenset[str]]:

@@ -61,6 +61,11 @@ class ReportData:
     # Broken targets from the checks cache (broken.py's BROKEN_COLUMNS), strongest
     # first; None: no target was checked yet.
     broken: list[dict[str, Any]] | None = None
+    # Network diversity (network.diversity): refdomains, ips, subnets, ratio.
+    network: dict[str, Any] | None = None
+    # Live edges of highest and lowest quality, each with its `quality`.
+    strongest: list[dict[str, Any]] = field(default_factory=list)
+    weakest: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def nofollow(self) -> int:
@@ -284,6 +289,33 @@ def _broken_section(rows: list[dict[str, Any]] | None, target: str) -> str:
     )  # fmt: skip
 
 
+def _network_section(network: dict[str, Any] | None) -> str:
+    if not network or not network["refdomains"]:
+        return '<p class="none">No referring domains.</p>'
+    ratio = network["ip_subnet_ratio"]
+    unknown = network["unknown"]
+    missing = f"; {unknown:,} of no known address" if unknown else ""
+    return (
+        f"<p>{network['refdomains']:,} referring domains served from {network['ips']:,} "
+        f"IP addresses in {network['subnets']:,} subnets (/24 or /48): "
+        f"<b>{ratio if ratio is not None else '—'}</b> IPs per subnet{missing}. "
+        "Majestic reads 1.2-1.8 as typical; many domains on few subnets are more often one "
+        "network than independent links (<code>linkwatch refdomains DOMAIN --by subnet</code>). "
+        "Through a proxy every address is the proxy's.</p>"
+    )
+
+
+def _links_table(rows: list[dict[str, Any]]) -> str:
+    return _table(
+        ("quality", "linking page", "target", "anchor", "placement", "followed", "authority"),
+        [
+            (r["quality"], r["source_url"], r["target_url"], r["anchor"] or r.get("alt") or "",
+             r.get("placement") or "unknown", "no" if r["nofollow"] else "yes", r.get("authority"))
+            for r in rows
+        ],
+    )  # fmt: skip
+
+
 def write_report(
     data: ReportData,
     out: Path,
@@ -327,6 +359,9 @@ def write_report(
         ],
     )
     broken = _broken_section(data.broken, data.target)
+    network = _network_section(data.network)
+    strongest = _links_table(data.strongest)
+    weakest = _links_table(data.weakest)
     ranked = (
         f"Authority as ranked at {data.ranked_at}."
         if data.ranked_at
@@ -358,6 +393,15 @@ centrality, 0-100 as a share of the highest.</p>
 <p>Each rule that fired adds its weight; the evidence is what made it fire. Whitelisted
 domains are left out.</p>
 {toxic}
+<h2>Strongest links</h2>
+<p>Live backlinks of the highest quality (0-100: the referring domain's authority, follow,
+placement, anchor and sitewide terms, scaled down by its toxic score;
+<code>linkwatch explain SOURCE TARGET</code> shows the terms of one).</p>
+{strongest}
+<h2>Weakest links</h2>
+{weakest}
+<h2>Network diversity</h2>
+{network}
 <h2>Top anchors</h2>
 {anchors}
 <h2>Broken target pages</h2>

@@ -168,6 +168,7 @@ class ToxicDomain:
     flags: tuple[Flag, ...]
     edges: int
     whitelisted: bool = False
+    sitewide: bool = False  # is_sitewide, whitelisted or not
 
     @property
     def rules(self) -> list[str]:
@@ -235,7 +236,7 @@ def assess_domain(
         )
 
     linking = len(links.pages)
-    if linking >= rules.sitewide_min_pages and linking >= rules.sitewide_share * pages:
+    if is_sitewide(links, profile, rules):
         source, target_url = links.example or ("", "")
         flags.append(
             Flag(
@@ -278,6 +279,16 @@ def assess_domain(
     return tuple(flags)
 
 
+def is_sitewide(links: LinkEvidence, profile: Mapping[str, Any], rules: ToxicRules) -> bool:
+    """Whether a referring domain links to the target from at least
+    `sitewide_share` of its crawled pages, and from at least
+    `sitewide_min_pages` (the rule sitewide_links, and the quality score's
+    sitewide term: crawler/intelligence/quality.py)."""
+    pages = max(profile.get("pages", 0), len(links.pages))
+    linking = len(links.pages)
+    return linking >= rules.sitewide_min_pages and linking >= rules.sitewide_share * pages
+
+
 def spam_tld(domain: str, tlds: Iterable[str]) -> str | None:
     """The entry of `tlds` that `domain` ends with, on a label boundary."""
     for tld in tlds:
@@ -299,11 +310,15 @@ def assess(
     commercial = rules.commercial_pattern()
     assessed = []
     for domain, evidence in links.items():
+        profile = profiles.get(domain, {})
+        sitewide = is_sitewide(evidence, profile, rules)
         if domain in whitelist:
-            assessed.append(ToxicDomain(domain, 0, (), evidence.edges, whitelisted=True))
+            assessed.append(
+                ToxicDomain(domain, 0, (), evidence.edges, whitelisted=True, sitewide=sitewide)
+            )
             continue
-        flags = assess_domain(domain, target, evidence, profiles.get(domain, {}), rules, commercial)
+        flags = assess_domain(domain, target, evidence, profile, rules, commercial)
         score = min(100, sum(flag.weight for flag in flags))
-        assessed.append(ToxicDomain(domain, score, flags, evidence.edges))
+        assessed.append(ToxicDomain(domain, score, flags, evidence.edges, sitewide=sitewide))
     assessed.sort(key=lambda t: (-t.score, t.domain))
     return assessed

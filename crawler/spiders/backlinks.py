@@ -50,11 +50,13 @@ from crawler.expander import Expander
 from crawler.extraction import extract_links
 from crawler.placement import rules_from
 from crawler.spiders.records import (
+    detection_on,
     header_charset,
     is_html,
     link_edge,
     page_record,
     redirect_edge,
+    response_language,
     x_robots_nofollow,
 )
 from crawler.spiders.recrawl import RecrawlMixin
@@ -166,6 +168,7 @@ class BacklinksSpider(SitemapMixin, RecrawlMixin, scrapy.Spider):
             max_length=settings.getint("LINKWATCH_MAX_URL_LENGTH"),
         )
         self.placement_rules = rules_from(settings.getdict("LINKWATCH_PLACEMENT_RULES"))
+        self.detect_lang = detection_on(settings)
         self.max_path_repeats = settings.getint("LINKWATCH_MAX_PATH_REPEATS")
         self.max_path_segments = settings.getint("LINKWATCH_MAX_PATH_SEGMENTS")
         crawler.signals.connect(self._drop_unlogged_records, signal=signals.engine_started)
@@ -414,7 +417,8 @@ class BacklinksSpider(SitemapMixin, RecrawlMixin, scrapy.Spider):
         self.stats.inc_value("linkwatch/pages_parsed")
         yield from self.sitemap_requests(response, depth)
 
-        item = self.page_item(response, page.title, outlinks=len(page.links))
+        lang = response_language(response, page, self.detect_lang)
+        item = self.page_item(response, page.title, outlinks=len(page.links), lang=lang)
         # A fetched page is inside the crawl by construction (a seed or an
         # internal link), whatever this process has heard of its seeds so far.
         self.crawl_domains.add(item["domain"])
@@ -480,10 +484,12 @@ class BacklinksSpider(SitemapMixin, RecrawlMixin, scrapy.Spider):
                 yield request
         yield item
 
-    def page_item(self, response: scrapy.http.Response, title: str, outlinks: int) -> PageItem:
+    def page_item(
+        self, response: scrapy.http.Response, title: str, outlinks: int, lang: str | None = None
+    ) -> PageItem:
         # What this crawl watched: a recrawl watching fewer domains must not
         # mark the page's edges into the others as lost.
-        return page_record(response, title, outlinks, list(self.watch.entries))
+        return page_record(response, title, outlinks, list(self.watch.entries), lang)
 
     @staticmethod
     def edge(page: PageItem, link: Link, host: str) -> EdgeItem:

@@ -37,6 +37,7 @@ from twisted.internet.error import (
 
 from crawler.arguments import ArgumentError, clean_seed, parse_watch, read_list
 from crawler.placement import rules_from
+from crawler.spiders.records import detection_on
 from crawler.urls import URLNormalizer
 
 if TYPE_CHECKING:
@@ -107,6 +108,7 @@ class FetchSpider(scrapy.Spider):
             max_length=settings.getint("LINKWATCH_MAX_URL_LENGTH"),
         )
         self.placement_rules = rules_from(settings.getdict("LINKWATCH_PLACEMENT_RULES"))
+        self.detect_lang = detection_on(settings)
         crawler.signals.connect(self._open_out, signal=signals.spider_opened)
         crawler.signals.connect(self._close_out, signal=signals.spider_closed)
 

@@ -6,30 +6,43 @@ need them. Shared by the spiders that store what they fetch (`backlinks`,
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from scrapy.http import HtmlResponse
 
 from crawler.domains import registered_domain
 from crawler.items import new_edge, new_page, utc_now
+from crawler.language import DETECT_CHARS, detector_available, page_language
 from crawler.urls import url_host
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     import scrapy
+    from scrapy.settings import Settings
 
-    from crawler.extraction import Link
+    from crawler.extraction import Link, PageLinks
     from crawler.items import EdgeItem, PageItem
 
 
 def page_record(
-    response: scrapy.http.Response, title: str, outlinks: int, watch: list[str]
+    response: scrapy.http.Response,
+    title: str,
+    outlinks: int,
+    watch: list[str],
+    lang: str | None = None,
 ) -> PageItem:
     """The page item of a response, its edges to come; `watch`: the watch list
-    of the crawl (only edges into it can be lost). A 2xx or 304 answer's
-    validators are kept for the next conditional GET (an error page's are not:
-    they would turn the page's next 200 into a 304)."""
+    of the crawl (only edges into it can be lost); `lang`: the page's language
+    (crawler/language.py), None when unknown or not read. A 2xx or 304
+    answer's validators are kept for the next conditional GET (an error
+    page's are not: they would turn the page's next 200 into a 304)."""
     validators = response.status == 304 or 200 <= response.status < 300
+    address = response.ip_address
     return new_page(
+        lang=lang,
+        ip=None if address is None else str(address),
         etag=header_text(response, b"ETag") if validators else None,
         last_modified=header_text(response, b"Last-Modified") if validators else None,
         url=response.url,
@@ -89,6 +102,25 @@ def is_html(response: scrapy.http.Response) -> bool:
     if content_type:
         return b"html" in content_type.lower()
     return isinstance(response, HtmlResponse)
+
+
+def response_language(response: scrapy.http.Response, page: PageLinks, detect: bool) -> str | None:
+    """The page's language (crawler/language.py): declared in the page or the
+    Content-Language header, else detected from its text if `detect`."""
+    text = (lambda: page.text(DETECT_CHARS)) if detect else None
+    return page_language(page.lang, header_text(response, b"Content-Language"), text)
+
+
+def detection_on(settings: Settings) -> bool:
+    """LINKWATCH_DETECT_LANG, off with a warning when the detector is not installed."""
+    on = settings.getbool("LINKWATCH_DETECT_LANG")
+    if on and not detector_available():
+        logger.warning(
+            "LINKWATCH_DETECT_LANG is on but pycld2 is not installed "
+            "(pip install 'linkwatch[lang]'): languages are read, not detected"
+        )
+        return False
+    return on
 
 
 def header_text(response: scrapy.http.Response, name: bytes) -> str | None:

@@ -34,6 +34,7 @@ from crawler.spiders.records import (
     is_html,
     page_record,
     redirect_edge,
+    response_language,
     x_robots_says,
 )
 from crawler.traps import markup_trap
@@ -99,7 +100,8 @@ class VerifySpider(FetchSpider):
             normalize=self.normalize,
             placement_rules=self.placement_rules,
         )
-        item = self.page_item(response, page.title, outlinks=len(page.links))
+        lang = response_language(response, page, self.detect_lang)
+        item = self.page_item(response, page.title, outlinks=len(page.links), lang=lang)
         source_domain = item["domain"]
         domain_links: dict[str, int] = {}
         watched = []
@@ -149,9 +151,11 @@ class VerifySpider(FetchSpider):
                 yield self.page_request(target, hops)
         yield item
 
-    def page_item(self, response: scrapy.http.Response, title: str, outlinks: int) -> PageItem:
+    def page_item(
+        self, response: scrapy.http.Response, title: str, outlinks: int, lang: str | None = None
+    ) -> PageItem:
         # Only edges into the rows' domains can be lost by this check.
-        return page_record(response, title, outlinks, list(self.watch.entries))
+        return page_record(response, title, outlinks, list(self.watch.entries), lang)
 
     def failed(self, failure: Failure) -> None:
         kind, detail = failure_outcome(failure)

@@ -46,6 +46,8 @@ if TYPE_CHECKING:
     from crawler.items import EdgeItem, PageItem
 
 State = Literal["live", "lost", "all"]
+# The placement filter's value for edges stored before placement was recorded.
+UNKNOWN_PLACEMENT = "unknown"
 
 # Domains per lookup of the domain graph or of authority (an IN list / $in).
 DOMAIN_CHUNK = 500
@@ -233,9 +235,12 @@ class Store(ABC):
         dofollow: bool = False,
         limit: int | None = None,
         source_domains: Sequence[str] | None = None,
+        placement: str | None = None,
     ) -> Iterator[EdgeItem]:
         """Edges into `target` by referring domain, page, target URL; `since`
-        filters on first_seen (ISO 8601), `source_domains` on the referring domain."""
+        filters on first_seen (ISO 8601), `source_domains` on the referring
+        domain, `placement` on where the link sits (UNKNOWN_PLACEMENT: edges
+        stored before it was recorded)."""
 
     @abstractmethod
     def source_domains(
@@ -376,6 +381,16 @@ class Store(ABC):
     def write_target_checks(self, checks: Iterable[Mapping[str, Any]]) -> int:
         """Store checks (CHECK_FIELDS), each replacing its URL's; how many."""
 
+    # --- linking pages' language and address (link quality) ---------------------------
+
+    @abstractmethod
+    def page_facts(self, urls: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """{url: {lang, ip}} of the stored pages among `urls` (None: unknown)."""
+
+    @abstractmethod
+    def domain_addresses(self, domains: Sequence[str]) -> dict[str, str]:
+        """{domain: ip} of the latest stored page of each of `domains` that has one."""
+
     # --- keywords (linkwatch keywords, linkwatch anchors) ------------------------------
     # The keywords of a watched domain (or host, as the user named it): what
     # its exact- and partial-match anchors are told by. Kept as given.
@@ -441,6 +456,7 @@ class Store(ABC):
         since: str | None = None,
         dofollow: bool = False,
         limit: int | None = None,
+        placement: str | None = None,
     ) -> Iterator[EdgeItem]:
         """`backlinks`, annotated, ordered by the referring domain's authority
         (highest first, unranked last), then as `backlinks` orders them.
@@ -465,7 +481,12 @@ class Store(ABC):
             order = {domain: position for position, domain in enumerate(chunk)}
             edges = list(
                 self.backlinks(
-                    target, state=state, since=since, dofollow=dofollow, source_domains=chunk
+                    target,
+                    state=state,
+                    since=since,
+                    dofollow=dofollow,
+                    source_domains=chunk,
+                    placement=placement,
                 )
             )
             # Stable: within a domain, the store's order (page, target URL) stays.

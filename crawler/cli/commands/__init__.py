@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "rank": "authority of every domain: PageRank and harmonic centrality of the domain graph",
     "gap": "domains linking to competitors but not to you",
     "toxic": "referring domains scored by link-farm rules, with the evidence",
+    "explain": "one link's quality score (0-100), term by term",
     "disavow": "a Google disavow file of the toxic referring domains",
     "report": "an HTML report with charts, in a directory",
     "export": "a whole backlink profile as CSV, JSON lines, Parquet or GraphML",

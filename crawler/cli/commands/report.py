@@ -21,10 +21,12 @@ from crawler.cli.common import (
     store_options,
     utc_now,
 )
+from crawler.cli.link_quality import quality_model, strongest_and_weakest
 from crawler.cli.progress import Progress
 from crawler.cli.toxic_rules import assess_collected, rule_options, rules_from
 from crawler.intelligence.authority import strongest_first
 from crawler.intelligence.broken import TargetLinks, broken_targets, referring_domains
+from crawler.intelligence.network import diversity
 from crawler.intelligence.report import ReportData, write_report
 from crawler.intelligence.timeline import build_timeline
 from crawler.intelligence.toxic import LinkCollector
@@ -104,14 +106,18 @@ def _gather(
     edges = _counted(store.backlinks(target, state="all"), (collector, targets), totals, progress)
     timeline = build_timeline(edges, now=now)
     progress.update("toxic rules", 0, 1)
-    toxic = [
-        t
-        for t in assess_collected(store, target, collector, *rules)
-        if t.score > 0 and not t.whitelisted
-    ]
+    assessed = assess_collected(store, target, collector, *rules)
+    toxic = [t for t in assessed if t.score > 0 and not t.whitelisted]
     domains = list(store.annotate_authority(store.refdomains(target)))
     domains.sort(key=strongest_first)
     ranked = store.authority([r["source_domain"] for r in domains[:1]])
+    progress.update("link quality", 0, 1)
+    model = quality_model(store, target, assessed)
+    strongest, weakest = strongest_and_weakest(
+        model, store.annotate_authority(store.backlinks(target)), TOP
+    )
+    addresses = store.domain_addresses([r["source_domain"] for r in domains])
+    network = diversity({r["source_domain"]: addresses.get(r["source_domain"]) for r in domains})
     return ReportData(
         target=target.host or target.domain,
         generated_at=now,
@@ -126,6 +132,9 @@ def _gather(
         ranked_at=next(iter(ranked.values()), {}).get("ranked_at"),
         min_score=min_score,
         broken=_broken(store, targets),
+        network=network,
+        strongest=strongest,
+        weakest=weakest,
     )
 
 

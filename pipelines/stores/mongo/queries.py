@@ -16,7 +16,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo import errors as mongo_errors
 
 from crawler.items import Edge, names
-from pipelines.stores.base import RECRAWL_FIELDS
+from pipelines.stores.base import RECRAWL_FIELDS, UNKNOWN_PLACEMENT
 from pipelines.stores.mongo.connection import LOOKUP_CHUNK, MongoConnected, chunks, store_error
 from pipelines.stores.mongo.schema import EPOCH, to_datetime, to_iso
 
@@ -74,10 +74,15 @@ class MongoQueries(MongoConnected):
         dofollow: bool = False,
         limit: int | None = None,
         source_domains: Sequence[str] | None = None,
+        placement: str | None = None,
     ) -> Iterator[EdgeItem]:
         query = self._backlinks_filter(target, state, since, dofollow)
         if source_domains is not None:
             query["source_domain"] = {"$in": list(source_domains)}
+        if placement == UNKNOWN_PLACEMENT:  # index by_placement; absent: stored before 0.4
+            query["placement"] = {"$in": ["", None]}
+        elif placement is not None:
+            query["placement"] = placement
         return self._edges(query, BACKLINKS_ORDER, limit)
 
     def source_domains(
@@ -175,6 +180,34 @@ class MongoQueries(MongoConnected):
         urls.sort(key=lambda url: (url in crawled, crawled.get(url, EPOCH), url))
         for url in urls[:limit] if limit else urls:
             yield {"url": url, "last_crawled": to_iso(crawled.get(url))}
+
+    # --- the linking pages' language and address (link quality) ----------------
+
+    def page_facts(self, urls: Sequence[str]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        try:
+            for chunk in chunks(list(urls), LOOKUP_CHUNK):
+                query = {"_id": {"$in": chunk}}
+                for doc in self.page_collection.find(query, {"lang": 1, "ip": 1}):
+                    found[doc["_id"]] = {"lang": doc.get("lang"), "ip": doc.get("ip")}
+        except mongo_errors.PyMongoError as exc:
+            raise store_error(exc) from exc
+        return found
+
+    def domain_addresses(self, domains: Sequence[str]) -> dict[str, str]:
+        latest: dict[str, tuple[datetime, str]] = {}
+        try:
+            for chunk in chunks(list(domains), LOOKUP_CHUNK):
+                # The pages of a domain (index by_domain), the latest with an address.
+                query = {"domain": {"$in": chunk}, "ip": {"$type": "string"}}
+                fields = {"domain": 1, "ip": 1, "fetched_at": 1}
+                for doc in self.page_collection.find(query, fields):
+                    seen = latest.get(doc["domain"])
+                    if seen is None or doc["fetched_at"] > seen[0]:
+                        latest[doc["domain"]] = (doc["fetched_at"], doc["ip"])
+        except mongo_errors.PyMongoError as exc:
+            raise store_error(exc) from exc
+        return {domain: ip for domain, (_, ip) in latest.items()}
 
     # --- freshness ----------------------------------------------------------------
 

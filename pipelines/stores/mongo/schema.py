@@ -41,6 +41,8 @@ EDGE_INDEXES = [
         ],
         name="new_by_target",
     ),
+    # backlinks --placement (edges stored before 0.4 have none: the filter asks for null)
+    IndexModel([("target_domain", ASCENDING), ("placement", ASCENDING)], name="by_placement"),
     # a page's edges, when the page is crawled again
     IndexModel([("source_url", ASCENDING)], name="by_source"),
 ]

@@ -260,6 +260,8 @@ def _page_write(
     fields = {
         "etag": page.get("etag"),
         "last_modified": page.get("last_modified"),
+        "lang": page.get("lang"),
+        "ip": page.get("ip"),
         "links_digest": planned[0],
         "recrawl_interval": planned[1],
         "due_at": to_datetime(planned[2]),

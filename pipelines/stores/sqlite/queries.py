@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from crawler.items import Edge, names
-from pipelines.stores.base import EXPANSION_FIELDS, RECRAWL_FIELDS
+from pipelines.stores.base import EXPANSION_FIELDS, RECRAWL_FIELDS, UNKNOWN_PLACEMENT
 from pipelines.stores.sqlite.schema import EDGE_COLUMNS
 from pipelines.stores.sqlite.sql import SQLiteConnected, chunks, like_escape, marks
 
@@ -57,11 +57,15 @@ class SQLiteQueries(SQLiteConnected):
         dofollow: bool = False,
         limit: int | None = None,
         source_domains: Sequence[str] | None = None,
+        placement: str | None = None,
     ) -> Iterator[EdgeItem]:
         where, params = self._backlinks_clause(target, state, since, dofollow)
         if source_domains is not None:
             where += f" AND source_domain IN ({marks(source_domains)})"
             params.extend(source_domains)
+        if placement is not None:  # index edges_by_placement
+            where += " AND placement = ?"
+            params.append("" if placement == UNKNOWN_PLACEMENT else placement)
         sql = (
             f"SELECT {EDGE_COLUMNS} FROM edges WHERE {where} "
             "ORDER BY source_domain, source_url, target_url"
@@ -174,6 +178,27 @@ class SQLiteQueries(SQLiteConnected):
             sql += f" LIMIT {int(limit)}"
         for row in self._query(sql, params):
             yield dict(row)
+
+    # --- the linking pages' language and address (link quality) ----------------
+
+    def page_facts(self, urls: Sequence[str]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in chunks(list(urls), 500):
+            sql = f"SELECT url, lang, ip FROM pages WHERE url IN ({marks(chunk)})"
+            for url, lang, ip in self._query(sql, chunk):
+                found[url] = {"lang": lang, "ip": ip}
+        return found
+
+    def domain_addresses(self, domains: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for chunk in chunks(list(domains), 500):
+            # SQLite: the bare column comes from the row of MAX (the latest page).
+            sql = (
+                "SELECT domain, ip, MAX(fetched_at) FROM pages "
+                f"WHERE domain IN ({marks(chunk)}) AND ip IS NOT NULL GROUP BY domain"
+            )
+            found.update((row[0], row[1]) for row in self._query(sql, chunk))
+        return found
 
     # --- freshness ----------------------------------------------------------------
 

@@ -7,6 +7,7 @@ Every index serves a query the CLI or the write path makes:
     edges(target_domain, lost_at, ...)   backlinks, refdomains, anchors, pages, lost,
                                          recrawl of a domain
     edges(target_domain, first_seen)     new edges of a domain
+    edges(target_domain, placement)      backlinks --placement
     pages(url)                           primary key: last crawl of a linking page
     pages(domain)                        pages crawled per domain (toxic rules)
     pages(due_at)                        linking pages due for a recrawl
@@ -105,6 +106,7 @@ CREATE TABLE IF NOT EXISTS keywords (
 SCHEMA_INDEXES = """
 CREATE INDEX IF NOT EXISTS pages_by_domain ON pages (domain);
 CREATE INDEX IF NOT EXISTS pages_by_due ON pages (due_at);
+CREATE INDEX IF NOT EXISTS edges_by_placement ON edges (target_domain, placement);
 """
 
 # What a query reads of an edge: every field, in order.
@@ -173,6 +175,8 @@ ADDED_PAGE_COLUMNS = (
     "links_digest",
     "recrawl_interval",
     "due_at",
+    "lang",  # 0.4: the page's language and the address that served it
+    "ip",
 )
 # Edges columns added since, the same way: '' in every stored edge (their
 # declarations carry the DEFAULT that ADD COLUMN needs for NOT NULL).
@@ -183,14 +187,19 @@ ADDED_EDGE_COLUMNS = (
 
 
 def _read_as_migrated(db: sqlite3.Connection) -> None:
-    """A file opened read-only is not migrated: a temporary view named edges
-    (temp objects come before the file's for unqualified names) gives its
-    edges the added columns, empty, so queries read every field."""
-    columns = {row[1] for row in db.execute("PRAGMA table_info(edges)")}
-    missing = [name for name in ADDED_EDGE_COLUMNS if name not in columns]
-    if columns and missing:
-        added = ", ".join(f"'' AS {name}" for name in missing)
-        db.execute(f"CREATE TEMP VIEW edges AS SELECT *, {added} FROM main.edges")
+    """A file opened read-only is not migrated: temporary views named edges
+    and pages (temp objects come before the file's for unqualified names) give
+    them the added columns, edges' empty and pages' null, so queries read
+    every field."""
+    for table, added_columns, empty in (
+        ("edges", ADDED_EDGE_COLUMNS, "''"),
+        ("pages", ADDED_PAGE_COLUMNS, "NULL"),
+    ):
+        columns = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        missing = [name for name in added_columns if name not in columns]
+        if columns and missing:
+            added = ", ".join(f"{empty} AS {name}" for name in missing)
+            db.execute(f"CREATE TEMP VIEW {table} AS SELECT *, {added} FROM main.{table}")
 
 
 def migrate(db: sqlite3.Connection) -> None:

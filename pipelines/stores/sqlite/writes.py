@@ -285,6 +285,8 @@ def _page_row(page: PageItem, planned: tuple[str | None, int | None, str | None]
         "domain_links": None if domain_links is None else orjson.dumps(domain_links).decode(),
         "etag": page.get("etag"),
         "last_modified": page.get("last_modified"),
+        "lang": page.get("lang"),
+        "ip": page.get("ip"),
         "links_digest": planned[0],
         "recrawl_interval": planned[1],
         "due_at": planned[2],
