@@ -9,7 +9,7 @@ import pytest
 
 from crawler.schedule import Schedule, due_at, links_digest
 from pipelines.stores import StoreError, Target, schedule_from
-from tests.test_store_contract import SCHEMA_0_2, page
+from tests.test_store_contract import SCHEMA_0_2, old_mongo_edge, page
 
 MYSITE = Target.parse("mysite.test")
 DAY = 24 * 3600
@@ -193,7 +193,6 @@ def test_a_mongodb_database_made_by_0_2_gains_the_schedule(mongo_uri, mongo_data
     import pymongo
 
     from pipelines.stores.mongo import MongoStore
-    from pipelines.stores.mongo.schema import edge_id
 
     old = datetime(2025, 1, 1, tzinfo=UTC)
     with pymongo.MongoClient(mongo_uri) as client:
@@ -203,15 +202,7 @@ def test_a_mongodb_database_made_by_0_2_gains_the_schedule(mongo_uri, mongo_data
             | {"outlinks": 1, "edges": 1, "fetched_at": old, "first_fetched": old}
             | {"live_links": [{"domain": "mysite.test", "edges": 1}]}
         )
-        db.edges.insert_one(
-            {"_id": edge_id("http://a.test/1", "http://mysite.test/x")}
-            | {"source_url": "http://a.test/1", "target_url": "http://mysite.test/x"}
-            | {"source_domain": "a.test", "target_domain": "mysite.test"}
-            | {"target_host": "mysite.test", "anchor": "old", "alt": "", "rel": []}
-            | {"nofollow": False, "dofollow": 1, "link_type": "a", "source_title": "Old"}
-            | {"source_status": 200, "first_seen": old, "last_seen": old}
-            | {"lost_at": None, "lost_reason": None}
-        )
+        db.edges.insert_one(old_mongo_edge(old))
     store = MongoStore(mongo_uri, mongo_database)
     try:
         store.schedule = SCHEDULE

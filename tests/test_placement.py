@@ -8,7 +8,7 @@ import pytest
 
 from crawler.extraction import CONTEXT_MAX_CHARS, context_window, extract_links
 from crawler.placement import PLACEMENTS, classify, rules_from, tokens_of
-from tests.test_store_contract import FEB, MYSITE, SCHEMA_0_2, page
+from tests.test_store_contract import FEB, MYSITE, SCHEMA_0_2, old_mongo_edge, page
 
 
 def chain(*elements: str) -> list[tuple[str, str, list[str]]]:
@@ -258,19 +258,10 @@ def test_an_old_mongodb_edge_reads_with_empty_placement_and_context(mongo_uri, m
     import pymongo
 
     from pipelines.stores.mongo import MongoStore
-    from pipelines.stores.mongo.schema import edge_id
 
     old = datetime(2025, 1, 1, tzinfo=UTC)
     with pymongo.MongoClient(mongo_uri) as client:
-        client[mongo_database].edges.insert_one(
-            {"_id": edge_id("http://a.test/1", "http://mysite.test/x")}
-            | {"source_url": "http://a.test/1", "target_url": "http://mysite.test/x"}
-            | {"source_domain": "a.test", "target_domain": "mysite.test"}
-            | {"target_host": "mysite.test", "anchor": "old", "alt": "", "rel": []}
-            | {"nofollow": False, "dofollow": 1, "link_type": "a", "source_title": "Old"}
-            | {"source_status": 200, "first_seen": old, "last_seen": old}
-            | {"lost_at": None, "lost_reason": None}
-        )
+        client[mongo_database].edges.insert_one(old_mongo_edge(old))
     store = MongoStore(mongo_uri, mongo_database)
     try:
         [edge] = store.backlinks(MYSITE)

@@ -746,6 +746,21 @@ def test_the_sqlite_tables_are_the_definition(tmp_path):
 
 
 # The schema linkwatch 0.2 made, as it wrote it: a file made then must keep opening.
+def old_mongo_edge(when):
+    """An edge document as linkwatch 0.2 wrote it into MongoDB (a.test/1 -> mysite.test/x)."""
+    from pipelines.stores.mongo.schema import edge_id
+
+    return (
+        {"_id": edge_id("http://a.test/1", "http://mysite.test/x")}
+        | {"source_url": "http://a.test/1", "target_url": "http://mysite.test/x"}
+        | {"source_domain": "a.test", "target_domain": "mysite.test"}
+        | {"target_host": "mysite.test", "anchor": "old", "alt": "", "rel": []}
+        | {"nofollow": False, "dofollow": 1, "link_type": "a", "source_title": "Old"}
+        | {"source_status": 200, "first_seen": when, "last_seen": when}
+        | {"lost_at": None, "lost_reason": None}
+    )
+
+
 SCHEMA_0_2 = """
 CREATE TABLE edges (
     id INTEGER PRIMARY KEY, source_url TEXT NOT NULL, target_url TEXT NOT NULL,
