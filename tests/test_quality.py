@@ -49,8 +49,10 @@ def model(**facts):
         ({"authority": 100.0}, {}, 100),
         ({"authority": 50.0}, {}, 80),
         ({"authority": 50.0}, {"nofollow": True, "rel": ["nofollow"]}, 60),
-        ({"authority": 50.0}, {"rel": ["sponsored"]}, 60),  # sponsored passes nothing either
-        ({"authority": 50.0}, {"rel": ["ugc"]}, 60),
+        ({"authority": 50.0}, {"rel": ["sponsored"]}, 70),  # followed, but a hint: half
+        ({"authority": 50.0}, {"rel": ["ugc"]}, 70),
+        ({"authority": 50.0}, {"rel": ["ugc", "nofollow"], "nofollow": True}, 60),
+        ({"authority": 50.0}, {"nofollow": True}, 60),  # the page says nofollow
         ({"authority": 50.0}, {"placement": "footer"}, 64),
         ({"authority": 50.0}, {"placement": "sidebar"}, 68),
         ({"authority": 50.0}, {"placement": "nav"}, 66),
@@ -270,12 +272,13 @@ def test_backlinks_quality_sort_and_filters(store, request, capsys):
     rows = _json(capsys.readouterr().out)
     scores = [(row["source_url"], row["target_url"], row["quality"]) for row in rows]
     # a.test/1 -> x: 32 authority + 20 + 20 + 10 + 10; c.test: 0 + 20 + 20 + 4 + 10;
-    # s.test pages: 0 + 20 + 8 + 10 + 2, x (1 - 15/100) for the sitewide rule;
+    # s.test pages: 0 + 20 + 8 + 10 + 2 (sitewide_links, its only toxic rule, counts
+    # in the sitewide term only);
     # a.test/1 -> y: 32 + 0 + 4 + 10 (brand) + 10.
     assert scores[:2] == [("http://a.test/1", "http://mysite.test/x", 92),
                           ("http://a.test/1", "http://mysite.test/y", 56)]  # fmt: skip
     assert scores[2] == ("http://c.test/1", "http://mysite.test/x", 54)
-    assert [q for _, _, q in scores[3:]] == [round(40 * 0.85)] * 5
+    assert [q for _, _, q in scores[3:]] == [40] * 5
     assert rows[0]["placement"] == "content" and rows[0]["context"] == "read a fine review"
 
     assert main([*args, "--placement", "footer"]) == 0
@@ -300,8 +303,8 @@ def test_explain_prints_the_terms_of_one_link(store, request, capsys):
     record = orjson.loads(capsys.readouterr().out)
     terms = {row["term"]: row for row in record["terms"]}
     assert terms["sitewide"]["points"] == 2 and terms["placement"]["reads"] == "sidebar"
-    assert terms["toxic"]["reads"] == "toxic score 15"
-    assert record["quality"] == 34 and record["source_ip"] == "203.0.113.7"
+    assert terms["toxic"]["reads"] == "toxic score 0 (without sitewide_links)"
+    assert record["quality"] == 40 and record["source_ip"] == "203.0.113.7"
     assert main(["explain", "http://a.test/1", "http://MySite.test/x#top", *options]) == 0
     out = capsys.readouterr().out
     assert "authority 80" in out and "quality" in out and "92" in out
@@ -324,7 +327,9 @@ def test_refdomains_network_columns_and_subnets(store, request, capsys):
     groups = [(g["subnet"], g["refdomains"], g["ips"]) for g in _json(capsys.readouterr().out)]
     assert groups == [("203.0.113.0/24", 2, 2), ("198.51.100.0/24", 1, 1)]
     assert main(args) == 0
-    assert "3 referring domains, 3 IPs, 2 subnets (IPs per subnet: 1.5" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "3 referring domains, 3 IPs, 2 subnets (IPs per subnet: 1.5" in captured.err
+    assert captured.out.splitlines()[-1].startswith("c.test")  # the table alone on stdout
 
 
 def test_the_report_has_strongest_weakest_and_network(store, request, tmp_path, capsys):
@@ -335,7 +340,7 @@ def test_the_report_has_strongest_weakest_and_network(store, request, tmp_path, 
     strongest = html.split("<h2>Strongest links</h2>")[1].split("<h2>Weakest links</h2>")[0]
     weakest = html.split("<h2>Weakest links</h2>")[1].split("<h2>Network diversity</h2>")[0]
     assert strongest.index("<td>92</td>") < strongest.index("<td>56</td>")
-    assert "<td>34</td>" in weakest and weakest.index("<td>34</td>") < weakest.index("<td>92</td>")
+    assert "<td>40</td>" in weakest and weakest.index("<td>40</td>") < weakest.index("<td>92</td>")
     assert "3 referring domains served from 3 IP addresses in 2 subnets" in html
 
 

@@ -47,7 +47,8 @@ def quality_model(
     facts = {
         domain.domain: DomainFacts(
             authority=(ranked.get(domain.domain) or {}).get("pagerank"),
-            toxic=domain.score,
+            # The sitewide term counts sitewide_links: not twice.
+            toxic=min(100, sum(f.weight for f in domain.flags if f.rule != "sitewide_links")),
             sitewide=domain.sitewide,
         )
         for domain in assessed

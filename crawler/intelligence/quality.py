@@ -7,8 +7,8 @@ prints exactly how a figure came about.
 
 - authority: the referring domain's authority (0-100, `linkwatch rank`):
   40 x authority / 100; unranked: 0.
-- follow: rel nofollow, sponsored or ugc, or the page says nofollow: 0;
-  followed: 20.
+- follow: nofollow (rel, or the page says so): 0; followed: 20; followed but
+  rel sponsored or ugc: 10.
 - placement (crawler/placement.py): content 20, sidebar 8, nav 6, header 6,
   footer 4, comment 2; unknown (stored before 0.4 recorded it): 10.
 - anchor, its class for the target (crawler/intelligence/anchors.py): brand,
@@ -16,7 +16,8 @@ prints exactly how a figure came about.
   anchor of its own (redirect, canonical, frame) 10.
 - sitewide, the toxic rule `sitewide_links` (the domain links to the target
   from most of its crawled pages): no 10, yes 2.
-- toxic: the sum x (1 - the referring domain's toxic score / 100).
+- toxic: the sum x (1 - the referring domain's toxic score / 100), the
+  score without the rule sitewide_links: the sitewide term counts it once.
 
 The weights say what backlink tools agree on: who links matters most
 (authority), then whether the link passes anything at all (follow), then
@@ -60,8 +61,8 @@ ANCHOR_POINTS = {
 NO_ANCHOR_POINTS = 10
 ANCHORED = frozenset({"a", "area"})
 SITEWIDE_POINTS = {False: 10, True: 2}
-# rel tokens that tell search engines not to pass credit (besides nofollow).
-UNFOLLOWED_REL = frozenset({"nofollow", "sponsored", "ugc"})
+# rel tokens that hint a link is no endorsement, without nofollow: half the follow points.
+HINT_REL = frozenset({"sponsored", "ugc"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +81,7 @@ class Quality:
 
     score: int
     terms: tuple[Term, ...]
-    toxic: int  # the referring domain's toxic score, 0-100
+    toxic: int  # the referring domain's toxic score without sitewide_links, 0-100
 
     @property
     def points(self) -> float:
@@ -104,7 +105,7 @@ class Quality:
         rows.append(
             {
                 "term": "toxic",
-                "reads": f"toxic score {self.toxic}",
+                "reads": f"toxic score {self.toxic} (without sitewide_links)",
                 "points": f"x {factor:.2f}",
                 "of": "",
             }
@@ -166,11 +167,16 @@ def _authority(authority: float | None) -> Term:
 
 
 def _follow(edge: Mapping[str, Any]) -> Term:
-    rel = set(edge.get("rel") or ())
-    blocked = sorted(rel & UNFOLLOWED_REL)
-    if edge.get("nofollow") or blocked:
-        why = f"rel {' '.join(blocked)}" if blocked else "the page says nofollow"
+    """Followed is what the edge's `nofollow` says (as `--follow` and the
+    dofollow counts read it); `sponsored` or `ugc` without nofollow are hints
+    that the link is not an endorsement: half the points."""
+    if edge.get("nofollow"):
+        rel = edge.get("rel") or ()
+        why = "rel nofollow" if "nofollow" in rel else "the page says nofollow"
         return Term("follow", why, 0, FOLLOW_POINTS)
+    hints = sorted(set(edge.get("rel") or ()) & HINT_REL)
+    if hints:
+        return Term("follow", f"followed, rel {' '.join(hints)}", FOLLOW_POINTS / 2, FOLLOW_POINTS)
     return Term("follow", "followed", FOLLOW_POINTS, FOLLOW_POINTS)
 
 

@@ -4,6 +4,7 @@ link sitewide and their toxic score; `--by subnet` groups them by network."""
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 from crawler.cli.common import (
@@ -96,11 +97,12 @@ def run(args: argparse.Namespace) -> int:
         write_rows(groups[: args.limit] if args.limit else groups, SUBNET_COLUMNS, args.format)
     else:
         write_rows(rows[: args.limit] if args.limit else rows, COLUMNS, args.format)
-    if args.format == "table" and rows:
+    if args.format == "table" and rows:  # on stderr: stdout stays the table
         ratio = summary["ip_subnet_ratio"]
         print(
-            f"\n{summary['refdomains']} referring domains, {summary['ips']} IPs, "
+            f"{summary['refdomains']} referring domains, {summary['ips']} IPs, "
             f"{summary['subnets']} subnets (IPs per subnet: {ratio if ratio else '—'}; "
-            f"{summary['unknown']} of no known address)"
+            f"{summary['unknown']} of no known address)",
+            file=sys.stderr,
         )
     return 0

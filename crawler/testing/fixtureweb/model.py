@@ -19,6 +19,9 @@ MAX_DEPTH = 3
 HTML = "text/html; charset=utf-8"
 # mysite.test's competitors in a gap analysis (profiles.py)
 COMPETITORS = ("acme.test", "globex.test", "initech.test")
+# The target of the link-quality sites (profiles.py: every placement, anchor
+# class and language; a sitewide referrer).
+QUALITY_TARGET = "lumen.test"
 WATCH = (
     "mysite.test",
     "competitor.test",
@@ -26,6 +29,7 @@ WATCH = (
     "alice.pages.test",
     "gamma.test",
     *COMPETITORS,
+    QUALITY_TARGET,
 )
 # The unrelated sites the link farm links to (profiles.py).
 BRAND_DOMAINS = frozenset(f"brand{i:03d}.test" for i in range(120))
@@ -41,6 +45,7 @@ TRAP_DOMAINS = frozenset(
         "evil.test",
         "mysite.testing",
         *COMPETITORS,
+        QUALITY_TARGET,
         *BRAND_DOMAINS,
     }
 )
@@ -186,10 +191,12 @@ def seed_url(seed: str) -> str:
     return seed if "://" in seed else f"http://{seed}/"
 
 
-def html_doc(title: str | None, head: list[str], body: list[str], lang: str = "en") -> str:
+def html_doc(title: str | None, head: list[str], body: list[str], lang: str | None = "en") -> str:
+    """A whole page; ``lang=None``: an ``<html>`` without a lang attribute."""
     title_el = "" if title is None else f"<title>{title}</title>\n"
+    html_el = "<html>" if lang is None else f'<html lang="{lang}">'
     return (
-        f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n{title_el}'
+        f'<!DOCTYPE html>\n{html_el}\n<head>\n<meta charset="utf-8">\n{title_el}'
         + "".join(h + "\n" for h in head)
         + "</head>\n<body>\n"
         + "".join(b + "\n" for b in body)
@@ -205,6 +212,7 @@ class PageBuilder:
         self.head_parts: list[str] = []
         self.body_parts: list[str] = []
         self.raw_body: bytes | None = None
+        self.lang: str | None = "en"  # the <html lang> finish() writes; None: none
 
     def _expect(self, fragment: str, links: tuple[Link, ...]) -> None:
         for link in links:
@@ -243,7 +251,7 @@ class PageBuilder:
             page.body = self.raw_body
         elif not page.body:
             title = page.title or None
-            page.body = html_doc(title, self.head_parts, self.body_parts).encode("utf-8")
+            page.body = html_doc(title, self.head_parts, self.body_parts, self.lang).encode("utf-8")
         return page
 
 

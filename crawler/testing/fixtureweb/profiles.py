@@ -11,11 +11,18 @@ the pages, never computed by linkwatch.
 - ref-*.test: small sites linking to the competitors (acme.test, globex.test,
   initech.test), some also to mysite.test, and to each other (so authority
   orders them); GAP holds `linkwatch gap`'s answer.
+- www.lightblog.test, lampforum.test, lampdeals.test: the link-quality sites,
+  linking only to QUALITY_TARGET (lumen.test, watched): a link in every
+  placement (header, nav, content, sidebar, comment, footer) and an anchor of
+  every class (keywords QUALITY_KEYWORDS), pages declaring `<html lang="de">`,
+  only a Content-Language header, or no language at all, and lampdeals.test
+  linking sitewide (its QUALITY_SITEWIDE_PAGES pages, each from its footer).
+  tests/test_quality_e2e.py holds, by hand, what a crawl must store of them.
 """
 
 from __future__ import annotations
 
-from .model import BRAND_DOMAINS, COMPETITORS, Link, WebBuilder
+from .model import BRAND_DOMAINS, COMPETITORS, QUALITY_TARGET, Link, WebBuilder
 
 FARM_HOST = "www.linkfarm.testing"
 FARM_DOMAIN = "linkfarm.testing"
@@ -44,6 +51,12 @@ FARM_WATCHED = (
 )
 FARM_ANCHORS = ("buy cheap shoes", "cheap viagra")
 
+# The link-quality sites (_quality): their seeds, keywords of QUALITY_TARGET
+# the test stores, and the sitewide referrer's size.
+QUALITY_SEEDS = ("http://www.lightblog.test/", "lampforum.test", "lampdeals.test")
+QUALITY_KEYWORDS = ("desk lamp", "reading light")
+QUALITY_SITEWIDE_PAGES = 5
+QUALITY_CONTENT_LANGUAGE = "fr-CA, en"
 PROFILE_SEEDS = (
     f"http://{FARM_HOST}/",
     "ref-all.test",
@@ -53,6 +66,7 @@ PROFILE_SEEDS = (
     "ref-mine.test",
     "ref-nofollow.test",
     "ref-redirect.test",
+    *QUALITY_SEEDS,
 )
 # `linkwatch gap mysite.test --vs acme.test globex.test initech.test --min K`,
 # best first. ref-all.test is linked from two crawled domains (ref-pair,
@@ -167,7 +181,120 @@ def _referrers(w: WebBuilder) -> None:
     )
 
 
+def _quality(w: WebBuilder) -> None:
+    """Every placement, anchor class and language, and a sitewide referrer, all
+    linking to QUALITY_TARGET (each link of a page to its own URL: one edge each)."""
+    t = f"http://{QUALITY_TARGET}"
+    blog = "http://www.lightblog.test"
+
+    # <html lang="de">; one link in each placement, one anchor of each class.
+    p = w.page(f"{blog}/", "Lichtblog")
+    p.lang = "de"
+    p.add(
+        f'<header><p>Lichtblog, mit <a href="{t}/">Lumen</a> beleuchtet</p></header>',
+        Link(f"{t}/", "Lumen"),
+    )
+    p.add(
+        f'<nav><ul><li><a href="/about.html">Über uns</a></li>'
+        f'<li><a href="{t}/blog">Read more</a></li></ul></nav>',
+        Link(f"{t}/blog", "Read more"),
+        follow=(f"{blog}/about.html",),
+    )
+    p.add("<main><article><h1>Die beste Schreibtischlampe</h1>")
+    p.add(
+        "<p>We tested twelve lamps this winter, on a small desk by a north window, from "
+        f'the cheapest clip-on to the dearest brass arm. The <a href="{t}/desk-lamp">desk '
+        "lamp</a> we kept is quiet, warm and bright enough for reading late; the others went "
+        "back to the shop within a week, most of them for flicker or glare.</p>",
+        Link(f"{t}/desk-lamp", "desk lamp"),
+    )
+    p.add(
+        f'<p>Their catalogue: <a href="{t}/catalogue">http://lumen.test/catalogue</a></p>',
+        Link(f"{t}/catalogue", "http://lumen.test/catalogue"),
+    )
+    p.add(
+        f'<p><a href="{t}/logo"><img src="/img/lumen.png" alt="Lumen logo"></a> '
+        "Photo: the shop</p>",
+        Link(f"{t}/logo", "", alt="Lumen logo"),
+    )
+    p.add(
+        f'<p>One that suits a small desk: <a href="{t}/small">a small lamp for the desk</a>.</p>',
+        Link(f"{t}/small", "a small lamp for the desk"),
+    )
+    p.add(
+        f'<p>An empty link: <a href="{t}/empty"></a> and nothing in it.</p>',
+        Link(f"{t}/empty", ""),
+    )
+    p.add(
+        f'<p>More about <a href="{t}/history">the history of electric light</a>.</p>',
+        Link(f"{t}/history", "the history of electric light"),
+    )
+    p.add("</article></main>")
+    p.add(
+        f'<aside><h2>Partner</h2><p>Our partner for <a href="{t}/reading-light">Reading '
+        "Light</a> lamps.</p></aside>",
+        Link(f"{t}/reading-light", "Reading Light"),
+    )
+    p.add(
+        '<section id="comments"><h2>Kommentare</h2><div class="comment"><p>Great post! '
+        f'I bought mine there, <a href="{t}/shop" rel="ugc nofollow">click here</a>.</p>'
+        "</div></section>",
+        Link(f"{t}/shop", "click here", rel=("ugc", "nofollow")),
+    )
+    p.add(
+        f'<footer><p>© Lichtblog · Lampen von <a href="{t}/impressum">Lumen Leuchten</a></p>'
+        "</footer>",
+        Link(f"{t}/impressum", "Lumen Leuchten"),
+    )
+
+    # No language at all: no lang attribute, no Content-Language header.
+    p = w.page(f"{blog}/about.html", "Über uns")
+    p.lang = None
+    p.add('<p><a href="/">Start</a></p>', follow=(f"{blog}/",))
+    p.add(
+        f'<div class="content"><p>Anna reviews lamps for <a href="{t}/">a lamp maker</a>.</p>'
+        "</div>",
+        Link(f"{t}/", "a lamp maker"),
+    )
+
+    # Only the Content-Language header says the language (its first tag).
+    p = w.page(
+        "http://lampforum.test/",
+        "Forum des lampes",
+        headers=(("Content-Language", QUALITY_CONTENT_LANGUAGE),),
+    )
+    p.lang = None
+    p.add(
+        f'<div id="sidebar"><a href="{t}/forum">Lumen forum</a></div>',
+        Link(f"{t}/forum", "Lumen forum"),
+    )
+    p.add(
+        f'<div class="post"><p>Bonjour ! Voir <a href="{t}/lampes">https://lumen.test/lampes'
+        "</a> pour les lampes.</p></div>",
+        Link(f"{t}/lampes", "https://lumen.test/lampes"),
+    )
+    p.add(f'<p>Un blog ami : <a href="{blog}/">Lichtblog</a></p>', follow=(f"{blog}/",))
+
+    # Sitewide: every page of lampdeals.test links to the target from its footer.
+    deals = "http://lampdeals.test"
+    urls = [f"{deals}/"] + [f"{deals}/p/{k}.html" for k in range(1, QUALITY_SITEWIDE_PAGES)]
+    for k, url in enumerate(urls):
+        p = w.page(url, f"Lamp Deals {k}")
+        if k == 0:
+            items = "".join(f'<li><a href="/p/{n}.html">Deal {n}</a></li>' for n in range(1, 5))
+            p.add(f"<nav><ul>{items}</ul></nav>", follow=tuple(urls[1:]))
+        else:
+            p.add('<nav><a href="/">All deals</a></nav>', follow=(f"{deals}/",))
+        p.add(f"<p>Deal {k}: a lamp, half price.</p>")
+        p.add(
+            f'<footer><p>Lamps by <a href="{t}/">Lumen lamps</a></p></footer>',
+            Link(f"{t}/", "Lumen lamps"),
+        )
+
+
 def build_profiles(w: WebBuilder) -> None:
-    """The farm and the competitors' referrers (the same in every version)."""
+    """The farm, the competitors' referrers and the link-quality sites (the
+    same in every version)."""
     _farm(w)
     _referrers(w)
+    _quality(w)
