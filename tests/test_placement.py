@@ -41,7 +41,9 @@ def chain(*elements: str) -> list[tuple[str, str, list[str]]]:
         (chain("div.sidebar.widget", "body"), "sidebar"),
         (chain("div.textwidget", "div", "body"), "content"),  # a token, not a substring
         (chain("p", "div#host-header-poisoning.section", "body"), "content"),  # a slug
-        (chain("p", "div#site-footer", "body"), "content"),  # ids are kept whole
+        (chain("p", "div#site-footer", "body"), "footer"),  # a two-word id's last word
+        (chain("p", "div#global-nav", "body"), "nav"),
+        (chain("p", "div#footer-notes-here", "body"), "content"),  # longer ids are whole
         (chain("p", "div.site-footer", "body"), "footer"),
         (chain("p", "div.admonition-removing-the-referer-header", "body"), "content"),
         (chain("p", "div#footer", "body"), "footer"),
@@ -109,8 +111,9 @@ def test_the_rules_are_configurable():
 
 def test_tokens_split_on_dashes_and_underscores():
     assert tokens_of("site_Footer", "a  menu-item") == [
-        "site_footer", "a", "menu-item", "menu", "item",
+        "site_footer", "footer", "a", "menu-item", "menu", "item",
     ]  # fmt: skip
+    assert tokens_of("host-header-poisoning", None) == ["host-header-poisoning"]
 
 
 PAGE = b"""<!doctype html><html><head><title>T</title>

@@ -32,9 +32,9 @@ PAGES = DATA / "pages"
 LABELS = DATA / "labels.csv"
 AGREEMENT_FILE = DATA / "agreement.md"
 
-# Measured 463/516 = 89.7% (agreement.md): rounded down to 89%, minus 2. (The rules'
+# Measured 467/516 = 90.5% (agreement.md): rounded down to 90%, minus 2. (The rules'
 # first version measured 414/516 = 80.2%; README, Placement.)
-AGREEMENT_FLOOR = 0.87
+AGREEMENT_FLOOR = 0.88
 
 
 def page_body(name: str) -> bytes:
