@@ -517,6 +517,9 @@ def context_window(text: str, anchor: str, size: int = CONTEXT_MAX_CHARS) -> str
     centred on it, cut at spaces where that keeps the anchor whole."""
     if len(text) <= size:
         return text
+    # The block's text is collapsed on any whitespace (str.split), the anchor
+    # on HTML's: collapse the anchor the same way to find it (a no-break space).
+    anchor = " ".join(anchor.split())
     at = text.find(anchor) if anchor else -1
     if at < 0:
         at = 0

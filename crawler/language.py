@@ -29,7 +29,7 @@ __all__ = ["DETECT_CHARS", "detect", "detector_available", "language_tag", "page
 DETECT_CHARS = 500
 # A BCP 47 language tag, loosely: a 2-3 letter primary subtag (or i-/x-
 # private ones), then alphanumeric subtags.
-_TAG = re.compile(r"^(?:[a-z]{2,3}|[ix])(?:-[a-z0-9]{1,8})*$")
+_TAG = re.compile(r"^(?:[a-z]{2,3}(?:-[a-z0-9]{1,8})*|[ix](?:-[a-z0-9]{1,8})+)$")
 # pycld2 refuses C0/C1 control characters and lone surrogates.
 _CLD2_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 

@@ -72,6 +72,8 @@ DEFAULT = "content"
 RANK = ("comment", "footer", "sidebar", "nav", "header", "content")
 # Inside these regions only one of them (or main) changes the placement.
 REGIONS = frozenset({"comment", "footer", "sidebar"})
+# Endings that make a word of its own after a placement word (commentary, navigator).
+NOT_A_SECOND_WORD = frozenset({"ary", "ator", "ation", "ating", "ated", "able", "ing", "ers"})
 # A token beginning (else ending) with one of these marks their placement.
 COMPOUND_WORDS = (
     ("comment", "comment"),
@@ -175,14 +177,19 @@ class PlacementRules:
 
 
 def _compound(token: str) -> str | None:
-    """The placement a two-word name begins, else ends, with (``docnav``)."""
+    """The placement a two-word name begins, else ends, with (``docnav``,
+    ``navheader``): the other word at least three letters and not an English
+    ending (``navy``, ``commentary``, ``menus`` are words of their own), and
+    no ``sub`` before a header (``subheader``: a heading's)."""
     if not token.isalpha():
         return None
     for word, placement in COMPOUND_WORDS:
-        if token.startswith(word) and token != word:
+        rest = token[len(word) :]
+        if token.startswith(word) and len(rest) >= 3 and rest not in NOT_A_SECOND_WORD:
             return placement
     for word, placement in COMPOUND_WORDS:
-        if token.endswith(word) and token != word:
+        rest = token[: -len(word)]
+        if token.endswith(word) and len(rest) >= 3 and rest != "sub":
             return placement
     return None
 

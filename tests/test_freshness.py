@@ -64,7 +64,7 @@ def test_contradicting_settings_are_refused():
 
 def linking(url="http://a.test/p", anchor="a link", at=JAN, **kwargs):
     item = page(url, [("http://mysite.test/x", {"anchor": anchor})], at=at)
-    return item | kwargs
+    return item | {"ip": "192.0.2.1"} | kwargs
 
 
 def schedule_of(store, url="http://a.test/p"):
@@ -115,6 +115,17 @@ def test_validators_are_stored_and_replaced_by_the_latest_answer(store):
     store.write_pages([linking(at=FEB, etag='"v2"')])
     [row] = store.recrawl_pages(["mysite.test"])
     assert (row["etag"], row["last_modified"]) == ('"v2"', None)
+
+
+def test_a_page_stored_before_0_4_is_fetched_whole_once(store):
+    # No address: stored by 0.3 or before. Its edges lack placement and context,
+    # which a 304 would never bring: no validators until it is fetched again.
+    store.write_pages([linking(at=JAN, etag='"v1"', ip=None)])
+    [row] = store.recrawl_pages(["mysite.test"])
+    assert (row["etag"], row["last_modified"]) == (None, None)
+    store.write_pages([linking(at=FEB, etag='"v2"')])
+    [row] = store.recrawl_pages(["mysite.test"])
+    assert row["etag"] == '"v2"'
 
 
 def test_a_304_confirms_the_edges_without_losing_or_changing_anything(store):

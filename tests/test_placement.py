@@ -72,6 +72,10 @@ def chain(*elements: str) -> list[tuple[str, str, list[str]]]:
         (chain("p", "div.pagefooter", "body"), "footer"),
         (chain("p", "div.nav-2", "body"), "nav"),
         (chain("p", "div.canvas", "body"), "content"),
+        (chain("p", "div.navy", "body"), "content"),  # a word of its own
+        (chain("p", "div.commentary", "body"), "content"),
+        (chain("p", "div.subheader", "body"), "content"),  # a heading's
+        (chain("p", "div.pageheader", "body"), "header"),
         # a role is never a section's: it counts inside a section's footer
         (chain("div.rst-footer-buttons[navigation]", "footer", "section", "body"), "nav"),
         (chain("p", "div#comments", "article", "main", "body"), "comment"),
@@ -193,6 +197,14 @@ def test_context_is_a_window_around_the_anchor():
     assert context_window(words, "absent") == context_window(words, "w0")
     assert context_window("short text", "text") == "short text"
     assert context_window(words, words[:400]) == words[:CONTEXT_MAX_CHARS]
+
+
+def test_the_context_finds_an_anchor_with_a_no_break_space():
+    before = "word " * 60
+    html = f"<p>{before}<a href='http://w.test/x'>Café\u00a0Bar</a> and more after it.</p>"
+    [link] = extract_links(html.encode(), "http://p.test/").with_evidence()
+    assert "Café Bar and more after it." in link.context
+    assert len(link.context) <= CONTEXT_MAX_CHARS
 
 
 def test_a_long_block_gives_at_most_150_characters():

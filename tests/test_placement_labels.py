@@ -210,3 +210,14 @@ def test_extract_links_runs_on_labelled_page(page):
     links = extracted.with_evidence()
     assert links
     assert {link.placement for link in links} <= set(PLACEMENTS)
+
+
+def test_the_agreement_file_states_what_the_rules_measure_today():
+    """agreement.md (README's figure) is regenerated, not left stale."""
+    results = evaluate()
+    agreed = sum(r["placement"] == r["predicted"] for r in results)
+    stated = f"**Agreement: {agreed}/{len(results)} = {agreed / len(results):.1%}**"
+    assert stated in AGREEMENT_FILE.read_text(encoding="utf-8"), (
+        "run LINKWATCH_WRITE_AGREEMENT=1 pytest tests/test_placement_labels.py and update "
+        "the README's figure"
+    )

@@ -141,6 +141,8 @@ def test_diversity_and_groups():
         ("", None),
         (None, None),
         ("english", None),
+        ("x", None),  # a private-use prefix alone is no language
+        ("x-klingon", "x-klingon"),
     ],
 )
 def test_language_tags(value, expected):
@@ -306,11 +308,52 @@ def test_explain_prints_the_terms_of_one_link(store, request, capsys):
     assert terms["toxic"]["reads"] == "toxic score 0 (without sitewide_links)"
     assert record["quality"] == 40 and record["source_ip"] == "203.0.113.7"
     assert main(["explain", "http://a.test/1", "http://MySite.test/x#top", *options]) == 0
-    out = capsys.readouterr().out
-    assert "authority 80" in out and "quality" in out and "92" in out
+    lines = capsys.readouterr().out.splitlines()
+    assert "authority 80" in next(line for line in lines if line.startswith("authority "))
+    assert next(line for line in lines if line.startswith("quality ")).split()[1] == "92"
     assert main(["explain", "http://a.test/9", "http://mysite.test/x", *options]) == 1
     assert "no link from http://a.test/9" in capsys.readouterr().err
     assert main(["explain", "mailto:x@y", "http://mysite.test/x", *options]) == 2
+    capsys.readouterr()
+    args = ["explain", "http://a.test/1", "http://mysite.test/x", "--target", "other.test"]
+    assert main([*args, *options]) == 2
+    assert "--target other.test does not cover" in capsys.readouterr().err
+
+
+def test_a_host_target_scores_as_backlinks_lists_it(store, request, capsys):
+    # c.test's footer links to www.mysite.test from all its pages: sitewide for
+    # mysite.test, not for blog.mysite.test, which it links once from the text.
+    pages = [
+        page(f"http://c.test/p{i}", [("http://www.mysite.test/", {"placement": "footer"})])
+        for i in range(5)
+    ]
+    pages[0]["edges"] += page("http://c.test/p0", [("http://blog.mysite.test/q", {})])["edges"]
+    store.write_pages(pages)
+    options = _store_args(store, request)
+    assert main(["backlinks", "blog.mysite.test", "--format", "json", *options]) == 0
+    [row] = _json(capsys.readouterr().out)
+    explained = ["explain", "http://c.test/p0", "http://blog.mysite.test/q", "--format", "json"]
+    assert main([*explained, "--target", "blog.mysite.test", *options]) == 0
+    record = orjson.loads(capsys.readouterr().out)
+    assert record["quality"] == row["quality"] == 60  # not sitewide for the host
+    assert main([*explained, *options]) == 0  # for the domain: sitewide
+    assert orjson.loads(capsys.readouterr().out)["quality"] == 52
+
+
+def test_a_domain_whose_links_are_all_lost_keeps_its_authority(store, request, capsys):
+    _profile(store)
+    store.write_pages([page("http://c.test/1", [], at=FEB)])  # c.test's link is gone
+    store.write_authority(
+        [{"domain": "c.test", "pagerank": 50.0, "harmonic": 1.0, "pagerank_raw": 0.1,
+          "harmonic_raw": 1.0}],
+        "2026-02-02T00:00:00Z",
+    )  # fmt: skip
+    options = _store_args(store, request)
+    assert main(["backlinks", "mysite.test", "--lost", "--format", "json", *options]) == 0
+    [lost] = _json(capsys.readouterr().out)
+    assert (lost["authority"], lost["quality"]) == (50.0, 20 + 20 + 20 + 4 + 10)
+    assert main(["explain", "http://c.test/1", "http://mysite.test/x", *options]) == 0
+    assert "authority 50" in capsys.readouterr().out
 
 
 def test_refdomains_network_columns_and_subnets(store, request, capsys):
@@ -340,13 +383,20 @@ def test_the_report_has_strongest_weakest_and_network(store, request, tmp_path, 
     strongest = html.split("<h2>Strongest links</h2>")[1].split("<h2>Weakest links</h2>")[0]
     weakest = html.split("<h2>Weakest links</h2>")[1].split("<h2>Network diversity</h2>")[0]
     assert strongest.index("<td>92</td>") < strongest.index("<td>56</td>")
-    assert "<td>40</td>" in weakest and weakest.index("<td>40</td>") < weakest.index("<td>92</td>")
+    # Eight links, fewer than twice 15: the four best above, the four worst below.
+    assert [strongest.count(f"<td>{q}</td>") for q in (92, 56, 54, 40)] == [1, 1, 1, 1]
+    assert weakest.count("<td>40</td>") == 4 and "<td>92</td>" not in weakest
     assert "3 referring domains served from 3 IP addresses in 2 subnets" in html
 
 
-def test_a_bad_sitewide_setting_is_a_usage_error(store, request, monkeypatch, capsys):
+@pytest.mark.parametrize("command", ["backlinks", "toxic", "disavow", "refdomains", "report"])
+def test_a_bad_sitewide_setting_is_a_usage_error(command, tmp_path, monkeypatch, capsys):
+    from pipelines.stores.sqlite import SQLiteStore
+
+    SQLiteStore(str(tmp_path / "lw.db")).close()
     monkeypatch.setenv("LINKWATCH_SITEWIDE_SHARE", "1.5")
-    assert main(["backlinks", "mysite.test", *_store_args(store, request)]) == 2
+    out = ["--out", str(tmp_path / "r")] if command == "report" else []
+    assert main([command, "mysite.test", *out, "--db", str(tmp_path / "lw.db")]) == 2
     err = capsys.readouterr().err
     assert (
         "LINKWATCH_SITEWIDE_SHARE" in err and "Traceback" not in err and len(err.splitlines()) == 1

@@ -1,5 +1,5 @@
 """The quality score's inputs, read from the store: shared by `linkwatch
-backlinks`, `explain`, `refdomains`, `report` and the dashboard.
+backlinks`, `explain`, `report` and the dashboard.
 
 The score itself is pure (crawler/intelligence/quality.py); this module reads
 what it needs about one target: its referring domains assessed by the toxic
@@ -13,53 +13,89 @@ from __future__ import annotations
 import heapq
 from typing import TYPE_CHECKING, Any
 
-from crawler.cli.toxic_rules import assess_target, environment_rules
+from crawler.cli.toxic_rules import environment_rules
 from crawler.intelligence.anchors import classify
 from crawler.intelligence.quality import DomainFacts, QualityModel
+from crawler.intelligence.toxic import LinkCollector, assess
+from pipelines.stores.base import DOMAIN_CHUNK
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
-    from crawler.cli.progress import Progress
     from crawler.intelligence.toxic import ToxicDomain
     from pipelines.stores.base import Store, Target
 
 
-def target_quality(
-    store: Store,
-    target: Target,
-    brands: Sequence[str] = (),
-    progress: Progress | None = None,
-) -> tuple[QualityModel, list[ToxicDomain]]:
-    """The quality model of `target`'s edges, and its referring domains as
-    the toxic rules assessed them (one pass over its live backlinks)."""
+def target_quality(store: Store, target: Target, brands: Sequence[str] = ()) -> QualityModel:
+    """The quality model of `target`'s edges, reading its referring domains'
+    facts a chunk at a time as rows need them: the toxic rules judge each
+    domain on its own live links and profile, so a listing or `explain`
+    reads the domains it shows, not the whole profile."""
     rules, whitelist = environment_rules()
-    assessed = assess_target(store, target, rules, whitelist, progress)
-    return quality_model(store, target, assessed, brands), assessed
+    watched: list[str] | None = None
+    name = target.host or target.domain
+
+    def read(domains: list[str]) -> dict[str, DomainFacts]:
+        nonlocal watched
+        if watched is None:
+            watched = store.watched_domains()
+        collector = LinkCollector()
+        for edge in store.backlinks(target, source_domains=domains):
+            collector.add(edge)
+        profiles = store.domain_profiles(sorted(collector.found), watched)
+        assessed = assess(name, collector.found, profiles, rules, whitelist)
+        return domain_facts(store, domains, assessed)
+
+    return QualityModel({}, anchor_classifier(store, target, brands), read)
 
 
 def quality_model(
     store: Store, target: Target, assessed: Sequence[ToxicDomain], brands: Sequence[str] = ()
 ) -> QualityModel:
     """The quality model of `target`'s edges, given its referring domains
-    assessed by the toxic rules (whitelisted ones included)."""
-    ranked = store.authority([domain.domain for domain in assessed])
+    assessed by the toxic rules (whitelisted ones included); a domain with no
+    live link left is judged on its authority alone."""
+    facts = domain_facts(store, [domain.domain for domain in assessed], assessed)
+    return QualityModel(
+        facts,
+        anchor_classifier(store, target, brands),
+        lambda domains: domain_facts(store, domains, ()),
+    )
+
+
+def domain_facts(
+    store: Store, domains: Sequence[str], assessed: Iterable[ToxicDomain]
+) -> dict[str, DomainFacts]:
+    """Authority of each of `domains`, and the toxic score (without
+    sitewide_links: the sitewide term counts it) and sitewide flag of those
+    the toxic rules `assessed` (domains with live links)."""
+    ranked: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(domains), DOMAIN_CHUNK):
+        ranked.update(store.authority(domains[start : start + DOMAIN_CHUNK]))
     facts = {
-        domain.domain: DomainFacts(
+        domain: DomainFacts(authority=(ranked.get(domain) or {}).get("pagerank"))
+        for domain in domains
+    }
+    for domain in assessed:
+        facts[domain.domain] = DomainFacts(
             authority=(ranked.get(domain.domain) or {}).get("pagerank"),
-            # The sitewide term counts sitewide_links: not twice.
             toxic=min(100, sum(f.weight for f in domain.flags if f.rule != "sitewide_links")),
             sitewide=domain.sitewide,
         )
-        for domain in assessed
-    }
+    return facts
+
+
+def anchor_classifier(
+    store: Store, target: Target, brands: Sequence[str]
+) -> Callable[[Mapping[str, Any]], str]:
+    """An edge's anchor class for `target`, with its brands and stored keywords."""
     keywords = store.keywords(target.host or target.domain)
     name = target.domain
 
     def anchor_class(edge: Mapping[str, Any]) -> str:
         return classify(edge.get("anchor") or "", edge.get("alt") or "", name, brands, keywords)
 
-    return QualityModel(facts, anchor_class)
+    return anchor_class
 
 
 def strongest_and_weakest(
@@ -69,6 +105,7 @@ def strongest_and_weakest(
     `quality`; memory holds 2 x `count` edges, not the profile."""
     high: list[tuple[int, int, dict[str, Any]]] = []
     low: list[tuple[int, int, dict[str, Any]]] = []
+    n = -1
     for n, edge in enumerate(model.annotate(edges)):
         quality = edge["quality"]
         heapq.heappush(high, (quality, -n, edge))
@@ -78,4 +115,9 @@ def strongest_and_weakest(
             heapq.heappop(low)
     strongest = [edge for _, _, edge in sorted(high, key=lambda item: (-item[0], -item[1]))]
     weakest = [edge for _, _, edge in sorted(low, key=lambda item: (-item[0], -item[1]))]
+    if n + 1 < 2 * count:  # a small profile: every link in one table, not both
+        shown = {id(edge) for edge in strongest}
+        ranked = strongest + [edge for edge in reversed(weakest) if id(edge) not in shown]
+        half = (len(ranked) + 1) // 2
+        strongest, weakest = ranked[:half], ranked[half:][::-1]
     return strongest, weakest

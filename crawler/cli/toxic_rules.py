@@ -66,31 +66,36 @@ def rule_options(parser: argparse.ArgumentParser) -> None:
         (
             "--sitewide-share",
             share,
-            _environment("LINKWATCH_SITEWIDE_SHARE", share, defaults.sitewide_share),
+            defaults.sitewide_share,
             "sitewide: share of a domain's crawled pages (default: $LINKWATCH_SITEWIDE_SHARE or",
         ),
         (
             "--sitewide-pages",
             count,
-            _environment("LINKWATCH_SITEWIDE_PAGES", count, defaults.sitewide_min_pages),
+            defaults.sitewide_min_pages,
             "sitewide: at least this many pages (default: $LINKWATCH_SITEWIDE_PAGES or",
         ),
         ("--anchor-pages", count, defaults.anchor_min_pages, "commercial_anchors minimum pages"),
     )
     for option, kind, default, text in thresholds:
         shown = f"{default:g}" if isinstance(default, float) else default
+        from_environment = text.endswith(" or")
         group.add_argument(
             option,
             type=kind,
             metavar="F" if kind is share else "N",
-            default=default,
-            help=f"{text} {shown})" if text.endswith(" or") else f"{text} (default {shown})",
+            # None: the environment's, read (and checked) when the rules are built.
+            default=None if from_environment else default,
+            help=f"{text} {shown})" if from_environment else f"{text} (default {shown})",
         )
 
 
-def _environment(name: str, kind: Callable[[str], Any], default: Any) -> Any:
-    """A threshold's default from the environment variable `name`, checked as
-    its option would be; a bad value is a usage error naming the variable."""
+def _or_environment(given: Any, name: str, kind: Callable[[str], Any], default: Any) -> Any:
+    """An option's value, else the environment variable `name`'s, checked as
+    the option would be (a bad value is a usage error naming the variable),
+    else the default."""
+    if given is not None:
+        return given
     value = os.environ.get(name)
     if not value:
         return default
@@ -113,11 +118,16 @@ def rules_from(args: argparse.Namespace) -> tuple[ToxicRules, frozenset[str]]:
     whitelist: frozenset[str] = frozenset()
     if args.whitelist:
         whitelist = _read_whitelist(args.whitelist)
+    defaults = ToxicRules()
     rules = ToxicRules(
         outlinks_per_page=args.outlinks_per_page,
         watched_domains=args.watched_domains,
-        sitewide_share=args.sitewide_share,
-        sitewide_min_pages=args.sitewide_pages,
+        sitewide_share=_or_environment(
+            args.sitewide_share, "LINKWATCH_SITEWIDE_SHARE", share, defaults.sitewide_share
+        ),
+        sitewide_min_pages=_or_environment(
+            args.sitewide_pages, "LINKWATCH_SITEWIDE_PAGES", count, defaults.sitewide_min_pages
+        ),
         anchor_min_pages=args.anchor_pages,
         spam_tlds=_word_list(args.spam_tlds, "--spam-tlds"),
         commercial_terms=_word_list(args.commercial_terms, "--commercial-terms"),

@@ -123,19 +123,33 @@ class DomainFacts:
     sitewide: bool = False
 
 
+# Facts of the referring domains of a chunk of edges, read when first needed.
+FactsReader = Callable[[list[str]], Mapping[str, DomainFacts]]
+CHUNK = 500
+
+
 class QualityModel:
     """Scores the edges into one target, given its referring domains' facts
-    and a function giving an edge's anchor class."""
+    (known, or read a chunk of domains at a time by `read`) and a function
+    giving an edge's anchor class."""
 
     def __init__(
         self,
         domains: Mapping[str, DomainFacts],
         anchor_class: Callable[[Mapping[str, Any]], str],
+        read: FactsReader | None = None,
     ) -> None:
-        self.domains = domains
+        self.domains = dict(domains)
         self.anchor_class = anchor_class
+        self.read = read
+
+    def _learn(self, domains: Iterable[str]) -> None:
+        missing = sorted({d for d in domains if d not in self.domains})
+        if missing and self.read is not None:
+            self.domains.update(self.read(missing))
 
     def score(self, edge: Mapping[str, Any]) -> Quality:
+        self._learn([edge["source_domain"]])
         facts = self.domains.get(edge["source_domain"], DomainFacts())
         terms = (
             _authority(facts.authority),
@@ -153,8 +167,19 @@ class QualityModel:
         return Quality(round(total), terms, facts.toxic)
 
     def annotate(self, edges: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        """Each edge with its `quality` (the score)."""
+        """Each edge with its `quality` (the score), its domains' facts read a
+        chunk of edges at a time: a listing reads only the domains it shows."""
+        chunk: list[dict[str, Any]] = []
         for edge in edges:
+            chunk.append(edge)
+            if len(chunk) >= CHUNK:
+                yield from self._scored(chunk)
+                chunk = []
+        yield from self._scored(chunk)
+
+    def _scored(self, chunk: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        self._learn(edge["source_domain"] for edge in chunk)
+        for edge in chunk:
             edge["quality"] = self.score(edge).score
             yield edge
 
@@ -193,5 +218,6 @@ def _anchor(edge: Mapping[str, Any], anchor_class: Callable[[Mapping[str, Any]],
     if edge.get("link_type", "a") not in ANCHORED:
         return Term("anchor", f"none ({edge.get('link_type')})", NO_ANCHOR_POINTS, maximum)
     kind = anchor_class(edge)
-    text = edge.get("anchor") or edge.get("alt") or ""
-    return Term("anchor", f"{kind}: {text[:60]!r}", ANCHOR_POINTS[kind], maximum)
+    text = " ".join((edge.get("anchor") or edge.get("alt") or "").split())
+    shown = text if len(text) <= 60 else text[:59] + "…"
+    return Term("anchor", f"{kind}: '{shown}'", ANCHOR_POINTS[kind], maximum)

@@ -8,11 +8,11 @@ link sits and its quality score (0-100, crawler/intelligence/quality.py;
 
 from __future__ import annotations
 
+import heapq
 import itertools
 from typing import TYPE_CHECKING
 
 from crawler.cli.common import (
-    UsageError,
     describe,
     domain_argument,
     open_for_reading,
@@ -120,8 +120,6 @@ def run(args: argparse.Namespace) -> int:
 
     target = parse_target(args.domain)
     since = parse_date(args.since)
-    if args.limit is not None and args.limit < 0:
-        raise UsageError("--limit must be 0 or more")
     # Quality filters and sorts see every edge first; the limit comes after.
     whole = args.sort == "quality" or args.min_quality is not None
     query = {
@@ -132,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         "placement": args.placement,
     }
     with open_for_reading(args) as store:
-        model, _ = target_quality(store, target, split_names(args.brand))
+        model = target_quality(store, target, split_names(args.brand))
         if args.sort == "authority":
             rows = store.backlinks_by_authority(target, **query)
         else:
@@ -141,8 +139,15 @@ def run(args: argparse.Namespace) -> int:
         if args.min_quality is not None:
             rows = (row for row in rows if row["quality"] >= args.min_quality)
         if args.sort == "quality":
-            rows = iter(sorted(rows, key=lambda row: (-row["quality"], row["source_url"])))
-        if whole and args.limit:
+
+            def order(row: dict) -> tuple[int, str, str]:
+                return -row["quality"], row["source_url"], row["target_url"]
+
+            if args.limit:  # memory for the rows shown, not the profile
+                rows = iter(heapq.nsmallest(args.limit, rows, key=order))
+            else:
+                rows = iter(sorted(rows, key=order))
+        elif whole and args.limit:
             rows = itertools.islice(rows, args.limit)
         columns = COLUMNS + (LOST_COLUMNS if args.state != "live" else ())
         write_rows(rows, columns, args.format)

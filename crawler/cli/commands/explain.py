@@ -29,6 +29,7 @@ FACTS = (
     "anchor",
     "alt",
     "rel",
+    "nofollow",
     "link_type",
     "placement",
     "context",
@@ -58,6 +59,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("source_url", metavar="SOURCE_URL", help="the linking page")
     parser.add_argument("target_url", metavar="TARGET_URL", help="the page it links to")
     parser.add_argument(
+        "--target",
+        metavar="DOMAIN",
+        help="the watched domain or host the link is scored for, as given to `backlinks` "
+        "(default: TARGET_URL's registered domain); its sitewide and toxic facts and "
+        "keywords are that target's",
+    )
+    parser.add_argument(
         "--brand",
         action="append",
         default=[],
@@ -86,7 +94,10 @@ def run(args: argparse.Namespace) -> int:
 
     source = _canonical(args.source_url, "SOURCE_URL")
     target_url = _canonical(args.target_url, "TARGET_URL")
-    target = parse_target(registered_domain(url_host(target_url)))
+    target = parse_target(args.target or registered_domain(url_host(target_url)))
+    host = url_host(target_url)
+    if registered_domain(host) != target.domain or not target.covers_host(host):
+        raise UsageError(f"--target {args.target} does not cover {target_url}")
     with open_for_reading(args) as store:
         source_domain = registered_domain(url_host(source))
         edge = next(
@@ -99,12 +110,12 @@ def run(args: argparse.Namespace) -> int:
         )
         if edge is None:
             raise Failure(f"no link from {source} to {target_url} in the store")
-        model, _ = target_quality(store, target, split_names(args.brand))
+        # Only the source domain's facts are read (the rules judge it on its own).
+        quality = target_quality(store, target, split_names(args.brand)).score(edge)
         page = store.page_facts([source]).get(source, {})
         authority = store.authority([source_domain]).get(source_domain)
     edge["source_lang"] = page.get("lang")
     edge["source_ip"] = page.get("ip")
-    quality = model.score(edge)
     terms = quality.explain()
     if args.format == "json":
         record: dict[str, Any] = {name: edge.get(name) for name in FACTS}

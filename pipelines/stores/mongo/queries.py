@@ -244,7 +244,7 @@ class MongoQueries(MongoConnected):
             )
         )
         due = to_datetime(due_before) if due_before is not None else None
-        fields = dict.fromkeys(RECRAWL_FIELDS[1:], 1)
+        fields = dict.fromkeys([*RECRAWL_FIELDS[1:], "ip"], 1)
         rows = []
         try:
             for chunk in chunks(urls, LOOKUP_CHUNK):
@@ -259,10 +259,13 @@ class MongoQueries(MongoConnected):
             key=lambda doc: (doc.get("due_at") is not None, doc.get("due_at") or EPOCH, doc["_id"])
         )
         for doc in rows[:limit] if limit else rows:
+            # No validators for a page stored before 0.4 (no address): fetched
+            # whole once, its edges gain placement and context.
+            stored_by_0_4 = doc.get("ip") is not None
             yield {
                 "url": doc["_id"],
-                "etag": doc.get("etag"),
-                "last_modified": doc.get("last_modified"),
+                "etag": doc.get("etag") if stored_by_0_4 else None,
+                "last_modified": doc.get("last_modified") if stored_by_0_4 else None,
                 "fetched_at": to_iso(doc.get("fetched_at")),
                 "recrawl_interval": doc.get("recrawl_interval"),
                 "due_at": to_iso(doc.get("due_at")),

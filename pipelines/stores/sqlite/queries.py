@@ -233,9 +233,7 @@ class SQLiteQueries(SQLiteConnected):
             params.append(due_before)
         else:
             where = ""
-        selected = ", ".join(
-            f"pages.{name}" if name in columns else f"NULL AS {name}" for name in RECRAWL_FIELDS
-        )
+        selected = ", ".join(_recrawl_column(name, columns) for name in RECRAWL_FIELDS)
         sql = (
             f"SELECT {selected} FROM pages "
             "WHERE pages.url IN (SELECT source_url FROM edges "
@@ -246,3 +244,16 @@ class SQLiteQueries(SQLiteConnected):
             sql += f" LIMIT {int(limit)}"
         for row in self._query(sql, params):
             yield dict(row)
+
+
+# Validators sent back on a recrawl: none for a page stored before 0.4 (no
+# address), so it is fetched whole once and its edges gain placement and context.
+VALIDATORS = ("etag", "last_modified")
+
+
+def _recrawl_column(name: str, columns: set[str]) -> str:
+    if name not in columns:
+        return f"NULL AS {name}"
+    if name in VALIDATORS and "ip" in columns:
+        return f"CASE WHEN pages.ip IS NULL THEN NULL ELSE pages.{name} END AS {name}"
+    return f"pages.{name}"
