@@ -1,6 +1,8 @@
 # linkwatch — the commands a newcomer runs:
 #   make demo    crawl the bundled fixture web on the embedded default, print a backlink report
-#   make test    install what is needed, start Redis and a MongoDB-compatible server, run ruff + pytest
+#   make test    install what is needed (Redis, a MongoDB-compatible server, chromium for the
+#                dashboard's browser tests), run ruff + pytest
+#   make serve   the dashboard of ./linkwatch.db (or $LINKWATCH_STORE) on http://127.0.0.1:8765
 #   make bench   the benchmarks (results appended to BENCHMARKS.md)
 
 PYTHON ?= python3
@@ -9,7 +11,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 DEMO_DIR ?= demo
 
-.PHONY: install demo test lint servers bench clean
+.PHONY: install demo test lint servers bench serve clean
 
 # Quiet: pip's and setuptools' chatter goes to $(VENV)/install.log, shown only on failure.
 $(VENV)/.installed: pyproject.toml crawler/__init__.py
@@ -33,6 +35,9 @@ test: install servers lint
 
 demo: install
 	@PATH="$(CURDIR)/$(BIN):$$PATH" bash deploy/demo.sh "$(DEMO_DIR)"
+
+serve: install
+	$(BIN)/linkwatch serve
 
 bench: install servers
 	$(PY) -m bench

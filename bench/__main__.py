@@ -36,6 +36,7 @@ BENCHMARKS = {
     "broadweb": "7. Broad web — politeness and throughput on 160 slow sites",
     "discovery": "8. Discovery — referring domains found by expansion, focused vs bfs",
     "freshness": "9. Freshness — resume overhead and what a conditional recrawl saves",
+    "dashboard": "10. Dashboard — one page of 100 rows on a store of 2 million edges",
 }
 
 

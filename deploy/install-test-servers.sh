@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Install the servers the test suite runs against, when missing. Idempotent and quiet: one
-# line per server on stdout, exit status 1 if either is still missing afterwards.
+# Install the servers (and the browser) the test suite runs against, when missing. Idempotent
+# and quiet: one line per server on stdout, exit status 1 if any is still missing afterwards.
 #
 #   redis-server  Debian's package, with apt-get (apt-get update only when the install needs it).
+#   chromium      Debian's chromium and chromium-driver, with apt-get: the dashboard's browser tests
+#                 (tests/test_serve_browser.py) drive them through Selenium.
 #   ferretdb      FerretDB v1.24.2 (MongoDB wire protocol, SQLite backend), built with Go into
 #                 ${XDG_CACHE_HOME:-~/.cache}/linkwatch/bin/ferretdb, where crawler/testing/servers.py looks.
 #                 Reuses the Go module and build caches; a first build takes about 2.5 minutes.
@@ -73,6 +75,34 @@ install_redis() {
     echo "redis-server: installed $(redis_version) with apt-get$updated"
 }
 
+chromium_version() { chromium --version 2>/dev/null | sed -n 's/^Chromium \([0-9.]*\).*/\1/p'; }
+
+# As install_redis: Debian's packages; the browser tests fail without them where CI is set.
+install_chromium() {
+    if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
+        echo "chromium: present ($(chromium_version), with chromedriver)"
+        return
+    fi
+    if ! command -v apt-get >/dev/null 2>&1; then
+        echo "chromium: MISSING, and no apt-get here: install chromium and its chromedriver yourself"
+        status=1
+        return
+    fi
+    local updated=""
+    if ! apt-cache show chromium-driver >/dev/null 2>&1; then
+        apt update && updated=" after apt-get update"
+    fi
+    if ! apt install -y --no-install-recommends chromium chromium-driver; then
+        if [ -n "$updated" ] || ! apt update ||
+            ! apt install -y --no-install-recommends chromium chromium-driver; then
+            failed "chromium: apt-get install chromium chromium-driver FAILED" "$work/apt.log"
+            return
+        fi
+        updated=" after apt-get update"
+    fi
+    echo "chromium: installed $(chromium_version) and chromium-driver with apt-get$updated"
+}
+
 install_ferretdb() {
     local target="$BIN_DIR/ferretdb"
     if [ -n "${LINKWATCH_FERRETDB:-}" ]; then
@@ -133,5 +163,6 @@ install_ferretdb() {
 }
 
 install_redis
+install_chromium
 install_ferretdb
 exit "$status"

@@ -22,16 +22,22 @@ from pipelines.stores.base import DOMAIN_CHUNK
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
 
-    from crawler.intelligence.toxic import ToxicDomain
+    from crawler.intelligence.toxic import ToxicDomain, ToxicRules
     from pipelines.stores.base import Store, Target
 
 
-def target_quality(store: Store, target: Target, brands: Sequence[str] = ()) -> QualityModel:
+def target_quality(
+    store: Store,
+    target: Target,
+    brands: Sequence[str] = (),
+    rules: tuple[ToxicRules, frozenset[str]] | None = None,
+) -> QualityModel:
     """The quality model of `target`'s edges, reading its referring domains'
     facts a chunk at a time as rows need them: the toxic rules judge each
     domain on its own live links and profile, so a listing or `explain`
-    reads the domains it shows, not the whole profile."""
-    rules, whitelist = environment_rules()
+    reads the domains it shows, not the whole profile. `rules`: the toxic
+    rules and whitelist (default: `environment_rules()`)."""
+    rules, whitelist = rules or environment_rules()
     watched: list[str] | None = None
     name = target.host or target.domain
 

@@ -71,6 +71,25 @@ CHECK_FIELDS = (
 )  # fmt: skip
 
 
+# Orders of `Store.browse_edges` (the dashboard's backlinks table).
+BROWSE_SORTS = ("domain", "authority", "first_seen", "last_seen")
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeFilter:
+    """Which edges `Store.browse_edges` pages through: every field None (or
+    False) is no filter. `follow`: True followed only, False nofollow only;
+    `text`: a substring of the anchor, the source URL or the target URL."""
+
+    state: State = "live"
+    since: str | None = None
+    follow: bool | None = None
+    link_type: str | None = None
+    placement: str | None = None
+    source_domain: str | None = None
+    text: str | None = None
+
+
 class StoreError(Exception):
     """A store operation failed; `transient` says whether retrying may help."""
 
@@ -287,6 +306,30 @@ class Store(ABC):
         Least recently crawled first (a page never stored comes first, with
         last_crawled None): the order a recrawl should fetch them in.
         """
+
+    # --- browsing (the dashboard: crawler/dashboard) -----------------------------------
+
+    @abstractmethod
+    def browse_edges(
+        self, target: Target, where: EdgeFilter, *, sort: str, offset: int, limit: int
+    ) -> list[EdgeItem]:
+        """One page of the edges into `target` that `where` selects, in the
+        order `sort` (BROWSE_SORTS) names, each served by an index; `authority`
+        adds the referring domain's pagerank (unranked last)."""
+
+    @abstractmethod
+    def edge_days(self, target: Target) -> list[dict[str, Any]]:
+        """Per UTC day (YYYY-MM-DD) with a change: edges first seen (`new`)
+        and edges lost (`lost`), oldest day first."""
+
+    @abstractmethod
+    def domain_spans(self, target: Target) -> Iterator[tuple[str, str, str | None]]:
+        """Per referring domain (live or lost edges): its first edge's
+        first_seen and, once every edge is lost, the last lost_at (else None)."""
+
+    @abstractmethod
+    def edge_totals(self, target: Target, lost_since: str) -> dict[str, int]:
+        """`live` edges, `followed` live edges, and edges `lost` since a date."""
 
     # --- freshness ----------------------------------------------------------------
 

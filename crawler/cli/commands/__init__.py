@@ -38,6 +38,7 @@ COMMANDS: dict[str, str] = {
     "monitor": "recrawl what is due, then send alerts: the command a timer or cron runs",
     "verify": "check that pages link to you as expected: one status per expected link",
     "broken": "your pages that backlinks point to but that answer 4xx/5xx: redirect them",
+    "serve": "a read-only web dashboard of the store, with a JSON API (http://127.0.0.1:8765)",
 }
 
 

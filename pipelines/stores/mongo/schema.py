@@ -41,6 +41,8 @@ EDGE_INDEXES = [
         ],
         name="new_by_target",
     ),
+    # the dashboard's backlinks of a domain by last seen (crawler/dashboard)
+    IndexModel([("target_domain", ASCENDING), ("last_seen", DESCENDING)], name="by_last_seen"),
     # backlinks --placement (edges stored before 0.4 have none: the filter asks for null)
     IndexModel([("target_domain", ASCENDING), ("placement", ASCENDING)], name="by_placement"),
     # a page's edges, when the page is crawled again

@@ -14,6 +14,7 @@ from pymongo import errors as mongo_errors
 
 from pipelines.stores.base import StoreError, StoreURIError, schedule_from
 from pipelines.stores.mongo.alerts import MongoAlerts
+from pipelines.stores.mongo.browse import MongoBrowse
 from pipelines.stores.mongo.checks import MongoChecks
 from pipelines.stores.mongo.connection import store_error
 from pipelines.stores.mongo.graph import MongoGraph
@@ -36,7 +37,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-class MongoStore(MongoWrites, MongoQueries, MongoGraph, MongoAlerts, MongoChecks, MongoKeywords):
+class MongoStore(
+    MongoWrites, MongoBrowse, MongoQueries, MongoGraph, MongoAlerts, MongoChecks, MongoKeywords
+):
     """Pages, edges and domains in a MongoDB database.
 
     `event_listeners` go to pymongo (tests record the commands a query sends).

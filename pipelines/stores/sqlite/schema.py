@@ -8,12 +8,15 @@ Every index serves a query the CLI or the write path makes:
                                          recrawl of a domain
     edges(target_domain, first_seen)     new edges of a domain
     edges(target_domain, placement)      backlinks --placement
+    edges(target_domain, last_seen)      the dashboard's backlinks by last seen
+    edges(target_domain, source_domain)  the dashboard's backlinks by domain, any state
     pages(url)                           primary key: last crawl of a linking page
     pages(domain)                        pages crawled per domain (toxic rules)
     pages(due_at)                        linking pages due for a recrawl
     domain_links(source, target)         primary key: the domain graph by linking domain
     domain_links(target, source)         who links to a domain (gap)
     domains(domain)                      primary key: authority of a domain
+    domains(pagerank)                    the dashboard's backlinks by authority
     expansions(domain)                   primary key: how discovery reached a site
     alert_cursors(channel, domain)       primary key: an alert channel's delivery state
                                          and lease per domain (crawler/alerts)
@@ -107,6 +110,9 @@ SCHEMA_INDEXES = """
 CREATE INDEX IF NOT EXISTS pages_by_domain ON pages (domain);
 CREATE INDEX IF NOT EXISTS pages_by_due ON pages (due_at);
 CREATE INDEX IF NOT EXISTS edges_by_placement ON edges (target_domain, placement);
+CREATE INDEX IF NOT EXISTS edges_by_last_seen ON edges (target_domain, last_seen);
+CREATE INDEX IF NOT EXISTS edges_by_source_domain ON edges (target_domain, source_domain);
+CREATE INDEX IF NOT EXISTS domains_by_pagerank ON domains (pagerank DESC);
 """
 
 # What a query reads of an edge: every field, in order.

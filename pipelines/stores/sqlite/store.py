@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from pipelines.stores.base import StoreError, schedule_from
 from pipelines.stores.sqlite.alerts import SQLiteAlerts
+from pipelines.stores.sqlite.browse import SQLiteBrowse
 from pipelines.stores.sqlite.checks import SQLiteChecks
 from pipelines.stores.sqlite.graph import SQLiteGraph
 from pipelines.stores.sqlite.keywords import SQLiteKeywords
@@ -24,7 +25,13 @@ if TYPE_CHECKING:
 
 
 class SQLiteStore(
-    SQLiteWrites, SQLiteQueries, SQLiteGraph, SQLiteAlerts, SQLiteChecks, SQLiteKeywords
+    SQLiteWrites,
+    SQLiteBrowse,
+    SQLiteQueries,
+    SQLiteGraph,
+    SQLiteAlerts,
+    SQLiteChecks,
+    SQLiteKeywords,
 ):
     """Pages and edges in one SQLite database file."""
 
