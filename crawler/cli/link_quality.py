@@ -31,12 +31,14 @@ def target_quality(
     target: Target,
     brands: Sequence[str] = (),
     rules: tuple[ToxicRules, frozenset[str]] | None = None,
+    known: dict[str, DomainFacts] | None = None,
 ) -> QualityModel:
     """The quality model of `target`'s edges, reading its referring domains'
     facts a chunk at a time as rows need them: the toxic rules judge each
     domain on its own live links and profile, so a listing or `explain`
     reads the domains it shows, not the whole profile. `rules`: the toxic
-    rules and whitelist (default: `environment_rules()`)."""
+    rules and whitelist (default: `environment_rules()`); `known`: facts
+    already read, which the model adds to."""
     rules, whitelist = rules or environment_rules()
     watched: list[str] | None = None
     name = target.host or target.domain
@@ -52,7 +54,9 @@ def target_quality(
         assessed = assess(name, collector.found, profiles, rules, whitelist)
         return domain_facts(store, domains, assessed)
 
-    return QualityModel({}, anchor_classifier(store, target, brands), read)
+    return QualityModel(
+        {} if known is None else known, anchor_classifier(store, target, brands), read
+    )
 
 
 def quality_model(

@@ -83,9 +83,13 @@ class Dashboard:
         return _page(target, paging, rows, more)
 
     def _quality(self, store: Store, target: Target) -> Any:
+        """The target's quality model; the referring domains' facts it reads
+        are kept with the cached views (`--cache-seconds`), so the next pages
+        read only the domains not seen yet."""
         from crawler.cli.link_quality import target_quality
 
-        return target_quality(store, target, rules=(self.rules, self.whitelist))
+        known = self.cache.get(("quality facts", target), dict)
+        return target_quality(store, target, rules=(self.rules, self.whitelist), known=known)
 
     def _backlinks_by_quality(
         self, target: Target, where: EdgeFilter, paging: Paging

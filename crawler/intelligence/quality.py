@@ -139,7 +139,9 @@ class QualityModel:
         anchor_class: Callable[[Mapping[str, Any]], str],
         read: FactsReader | None = None,
     ) -> None:
-        self.domains = dict(domains)
+        # Kept as given when a dict: a caller may keep the facts learnt
+        # between models (the dashboard, for as long as it caches views).
+        self.domains = domains if isinstance(domains, dict) else dict(domains)
         self.anchor_class = anchor_class
         self.read = read
 
