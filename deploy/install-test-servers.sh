@@ -4,7 +4,7 @@
 #
 #   redis-server  Debian's package, with apt-get (apt-get update only when the install needs it).
 #   chromium      Debian's chromium and chromium-driver, with apt-get: the dashboard's browser tests
-#                 (tests/test_serve_browser.py) drive them through Selenium.
+#                 (tests/dashboard/test_serve_browser.py) drive them through Selenium.
 #   ferretdb      FerretDB v1.24.2 (MongoDB wire protocol, SQLite backend), built with Go into
 #                 ${XDG_CACHE_HOME:-~/.cache}/linkwatch/bin/ferretdb, where crawler/testing/servers.py looks.
 #                 Reuses the Go module and build caches; a first build takes about 2.5 minutes.

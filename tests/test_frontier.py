@@ -425,6 +425,7 @@ def test_malformed_seed_entries(raw):
         ("rediss://user:s3cret@host:6380/0", "rediss://user:***@host:6380/0"),
         ("mongodb://u:p@h1,h2/?tls=true", "mongodb://u:***@h1,h2/?tls=true"),
         ("redis://host:6379/0", "redis://host:6379/0"),
+        ("redis://:pw@host:6379/0?password=qpw&db=1", "redis://***@host:6379/0?password=***&db=1"),
     ],
 )
 def test_credentials_are_masked(url, masked):

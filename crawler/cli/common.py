@@ -175,16 +175,28 @@ def parse_target(name: str) -> Target:
         raise UsageError(str(exc)) from None
 
 
+def iso_moment(text: str) -> str:
+    """A date or time as the stores' UTC string ("2026-01-31T00:00:00Z");
+    ValueError unless it is one between 1970 and 9999 (the `--since` of the
+    commands, the dashboard's `since`)."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:  # an offset that pushes it past year 1 or 9999
+        raise ValueError(text) from None
+    if not 1970 <= moment.year <= 9999:
+        raise ValueError(text)
+    return f"{moment:%Y-%m-%dT%H:%M:%SZ}"
+
+
 def parse_date(text: str | None) -> str | None:
     if text is None:
         return None
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return iso_moment(text)
     except ValueError:
-        raise UsageError(f"--since: not a date: {text!r} (use YYYY-MM-DD)") from None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+        raise UsageError(f"--since: not a date from 1970 on: {text!r} (use YYYY-MM-DD)") from None
 
 
 def utc_now() -> str:

@@ -38,7 +38,7 @@ def write_rows(
         writer = csv.writer(out)
         writer.writerow(columns)
         for row in rows:
-            writer.writerow([_csv_cell(row.get(c)) for c in columns])
+            writer.writerow([csv_cell(row.get(c)) for c in columns])
             count += 1
         return count
     table = [[_table_cell(row.get(c)) for c in columns] for row in rows]
@@ -52,11 +52,20 @@ def write_rows(
     return len(table)
 
 
-def _csv_cell(value: Any) -> Any:
+# What spreadsheets read as a formula at the start of a cell: crawled text
+# (an anchor "=HYPERLINK(...)") is quoted so it stays text.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A value as CSV writes it: lists space-joined, true/false, empty for
+    null, and text that a spreadsheet would run as a formula quoted with '."""
     if isinstance(value, list):
         return " ".join(map(str, value))
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
     return "" if value is None else value
 
 

@@ -87,7 +87,7 @@ def backlinks_export(request: Request) -> Response:
     target, where, sort = default_target(request, q), edge_filter(q), edge_sort(q)
     fmt = q.choice("format", EXPORT_FORMATS, "csv")
     assert fmt is not None
-    rows = export.edges(dashboard(request).pool, target, where, sort)
+    rows = dashboard(request).export_rows(target, where, sort)
     body = export.as_csv(rows) if fmt == "csv" else export.as_jsonl(rows)
     name = f"backlinks-{target.host or target.domain}.{fmt}"
     return StreamingResponse(

@@ -4,7 +4,7 @@ Read a page of EXPORT_CHUNK edges at a time through `Store.browse_edges`
 (the same filters and order as the table), so memory holds one chunk
 whatever the profile's size, and the first bytes leave before the last
 edge is read. The CSV columns are the edge's fields (crawler/items.py,
-`names(Edge, exported=True)`: those of `linkwatch export`) and authority.
+`names(Edge, exported=True)`: those of `linkwatch export`), authority and quality.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from pipelines.stores.base import EdgeFilter, Target
 
 EXPORT_CHUNK = 2_000
-COLUMNS = (*names(Edge, exported=True), "authority")
+COLUMNS = (*names(Edge, exported=True), "authority", "quality")
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
 
 
@@ -64,9 +64,7 @@ def as_csv(rows: Iterator[dict[str, Any]]) -> Iterator[bytes]:
 
 
 def _cell(value: Any) -> Any:
-    # As `linkwatch backlinks --format csv` writes them (crawler/cli/output.py).
-    if isinstance(value, list):
-        return " ".join(map(str, value))
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "" if value is None else value
+    # As `linkwatch backlinks --format csv` writes them.
+    from crawler.cli.output import csv_cell
+
+    return csv_cell(value)

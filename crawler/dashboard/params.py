@@ -10,9 +10,9 @@ one-line message.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from crawler.cli.common import iso_moment
 from crawler.dashboard.availability import NotAvailable, check_filter, check_sort
 from crawler.items import LINK_TYPES
 
@@ -94,12 +94,11 @@ class Query:
         if value is None:
             return None
         try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return iso_moment(value)
         except ValueError:
-            raise BadParameter(f"{name}: not a date: {value!r} (use YYYY-MM-DD)") from None
-        if moment.tzinfo is not None:
-            moment = moment.astimezone(UTC).replace(tzinfo=None)
-        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+            raise BadParameter(
+                f"{name}: not a date from 1970 on: {value!r} (use YYYY-MM-DD)"
+            ) from None
 
     def target(self, name: str = "domain", default: str | None = None) -> Target:
         from pipelines.stores import Target

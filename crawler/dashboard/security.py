@@ -83,13 +83,18 @@ class Guard:
             return 403, "this dashboard answers on localhost only", []
         if self.token is None or scope["path"] == "/healthz":
             return None
-        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-        if "token" in query:
-            if not tokens_match(query["token"], self.token):
+        pairs = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        given_in_query = [value for name, value in pairs if name == "token"]
+        if given_in_query:
+            if not tokens_match(given_in_query[-1], self.token):
                 return 403, "wrong token", []
-            # Into a cookie, and out of the address bar.
-            rest = urlencode([(k, v) for k, v in query.items() if k != "token"])
-            location = scope["path"] + (f"?{rest}" if rest else "")
+            # Into a cookie, and out of the address bar: back to this path (as it
+            # came, still encoded; never "//host", which a browser reads as another
+            # site) with every other parameter.
+            rest = urlencode([(k, v) for k, v in pairs if k != "token"])
+            raw = scope.get("raw_path") or scope["path"].encode()
+            path = "/" + raw.decode("latin-1").lstrip("/")
+            location = path + (f"?{rest}" if rest else "")
             cookie = f"{COOKIE}={self.token}; HttpOnly; SameSite=Strict; Path=/"
             return (
                 303,

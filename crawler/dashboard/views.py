@@ -19,6 +19,8 @@ from crawler.dashboard.cache import TTLCache
 from crawler.dashboard.charts import authority_histogram, daily_series
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from crawler.dashboard.params import Paging
     from crawler.dashboard.pool import StorePool
     from crawler.intelligence.toxic import ToxicRules
@@ -101,18 +103,40 @@ class Dashboard:
         ranking = self._quality_ranking(target, where)
         keys = ranking[paging.offset : paging.offset + paging.per_page + 1]
         more = len(keys) > paging.per_page
-        keys = keys[: paging.per_page]
         with self.pool.store() as store:
-            domains = sorted({key[3] for key in keys})
-            found = {
-                (edge["source_url"], edge["target_url"]): edge
-                for edge in store.backlinks(target, state="all", source_domains=domains)
-            }
-            rows = [found[(key[1], key[2])] for key in keys if (key[1], key[2]) in found]
-            rows = list(self._quality(store, target).annotate(store.annotate_authority(rows)))
+            rows = self._ranked_rows(store, target, keys[: paging.per_page])
+        return _page(target, paging, rows, more)
+
+    def _ranked_rows(
+        self, store: Store, target: Target, keys: list[tuple[Any, ...]]
+    ) -> list[dict[str, Any]]:
+        """The edges of ranking `keys`, in their order, scored and with authority."""
+        domains = sorted({key[3] for key in keys})
+        found = {
+            (edge["source_url"], edge["target_url"]): edge
+            for edge in store.backlinks(target, state="all", source_domains=domains)
+        }
+        rows = [found[(key[1], key[2])] for key in keys if (key[1], key[2]) in found]
+        rows = list(self._quality(store, target).annotate(store.annotate_authority(rows)))
         for row in rows:
             row.setdefault("harmonic", None)
-        return _page(target, paging, rows, more)
+        return rows
+
+    def export_rows(self, target: Target, where: EdgeFilter, sort: str) -> Iterator[dict[str, Any]]:
+        """Every edge the filters select, in the table's order and with its
+        quality, a chunk at a time (export.py streams them)."""
+        from crawler.dashboard.export import EXPORT_CHUNK, edges
+
+        if sort == "quality":
+            ranking = self._quality_ranking(target, where)
+            for start in range(0, len(ranking), EXPORT_CHUNK):
+                with self.pool.store() as store:
+                    keys = ranking[start : start + EXPORT_CHUNK]
+                    yield from self._ranked_rows(store, target, keys)
+            return
+        with self.pool.store() as store:
+            model = self._quality(store, target)
+            yield from model.annotate(edges(self.pool, target, where, sort))
 
     def _quality_ranking(self, target: Target, where: EdgeFilter) -> list[tuple[Any, ...]]:
         def compute(store: Store) -> list[tuple[Any, ...]]:

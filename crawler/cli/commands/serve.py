@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
         rules=rules,
         whitelist=whitelist,
         token=token,
-        loopback_only=loopback and token is None,
+        loopback_only=loopback,  # a token too: the Host check stays on loopback
         store_label=label,
         redis_url=args.redis_url,
         redis_prefix=args.prefix,

@@ -24,32 +24,12 @@ from crawler.dashboard import export, security
 from crawler.items import EDGE_FIELDS
 from crawler.testing.fixtureweb.profiles import FARM_DOMAIN, GAP
 from pipelines.stores import Target, open_store
-from tests.support.browser import MYSITE, DashboardServer, crawled_location
+from tests.support.browser import MYSITE, DashboardServer
 from tests.support.crawling import ROOT
 
 pytestmark = pytest.mark.e2e
 
 TOKEN = "s3cret-token-for-the-tests-0123456789"
-
-
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("mongo", marks=pytest.mark.mongo)])
-def location(request, tmp_path_factory):
-    mongo_uri = request.getfixturevalue("mongo_uri") if request.param == "mongo" else None
-    crawled = crawled_location(request.param, tmp_path_factory.mktemp(request.param), mongo_uri)
-    yield crawled
-    crawled.drop()
-
-
-@pytest.fixture(scope="module")
-def server(location):
-    with DashboardServer(location.env()) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def store(location):
-    with open_store(location.env(), readonly=True, create=False) as opened:
-        yield opened
 
 
 @pytest.fixture(scope="module")
@@ -317,6 +297,9 @@ BAD = [
     ("/api/gap", {"domain": MYSITE, "vs": MYSITE}, "vs"),
     ("/api/gap", {"domain": MYSITE, "vs": "acme.test", "min": "2"}, "min"),
     ("/api/lost", {"domain": MYSITE, "since": "$where"}, "since"),
+    ("/api/backlinks", {"domain": MYSITE, "since": "0001-01-01T00:00:00+01:00"}, "since"),
+    ("/api/backlinks", {"domain": MYSITE, "since": "9999-12-31T23:59:59-01:00"}, "since"),
+    ("/api/lost", {"domain": MYSITE, "since": "0999-01-01"}, "since"),
     ("/api/domains", {"x": "1"}, "unknown parameter"),
 ]
 
@@ -411,6 +394,69 @@ def test_a_browser_signs_in_once_and_keeps_the_token_in_a_cookie(guarded):
     assert "HttpOnly" in headers["set-cookie"] and "SameSite=Strict" in headers["set-cookie"]
     assert guarded.get(headers["location"], {"Cookie": cookie})[0] == 200
     assert guarded.get(f"/overview?token={TOKEN}z")[0] == 403
+    # Back to this site, with every other parameter as it came.
+    status, headers, _ = guarded.get(f"//evil.example/?token={TOKEN}&a=1&a=2&b=")
+    assert status == 303 and headers["location"] == "/evil.example/?a=1&a=2&b="
+    status, headers, _ = guarded.get(f"/%2F%2Fevil.example?token={TOKEN}")
+    assert headers["location"] == "/%2F%2Fevil.example"
+
+
+def test_linkwatch_serve_with_a_token_on_loopback_keeps_the_host_check(location, tmp_path):
+    import socket
+    import time
+    import urllib.error
+    import urllib.request
+
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "crawler.cli", "serve", "--port", str(port)]
+    env = {**os.environ, **location.env()}
+    serving = subprocess.Popen(
+        [*command, "--token-file", str(token_file)], env=env, cwd=ROOT, stderr=subprocess.DEVNULL
+    )
+
+    def status(headers):
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/domains", headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return answer.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    try:
+        bearer = {"Authorization": f"Bearer {TOKEN}"}
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                assert status(bearer) == 200
+                break
+            except urllib.error.URLError:
+                assert time.monotonic() < deadline and serving.poll() is None
+                time.sleep(0.2)
+        assert status({**bearer, "Host": "evil.example"}) == 403
+    finally:
+        serving.terminate()
+        serving.wait(10)
+
+
+def test_the_export_follows_the_quality_sort_and_quotes_formulas(server, location):
+    status, _, body = server.get(f"/api/backlinks/export?domain={MYSITE}&sort=quality&format=jsonl")
+    assert status == 200
+    rows = [orjson.loads(line) for line in body.splitlines()]
+    cli = cli_rows(location, "--sort", "quality")
+    assert [(r["source_url"], r["target_url"], r["quality"]) for r in rows] == [
+        (r["source_url"], r["target_url"], r["quality"]) for r in cli
+    ]
+    status, _, body = server.get(f"/api/backlinks/export?domain={MYSITE}&sort=quality&format=csv")
+    header = next(csv.reader(io.StringIO(body.decode())))
+    assert status == 200 and header[-2:] == ["authority", "quality"]
+    from crawler.cli.output import csv_cell
+
+    assert csv_cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
+    assert csv_cell("-5 reasons") == "'-5 reasons" and csv_cell("plain") == "plain"
 
 
 def test_the_token_is_compared_in_constant_time(guarded, monkeypatch):

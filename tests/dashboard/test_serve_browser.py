@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from crawler.testing.fixtureweb.profiles import FARM_DOMAIN, GAP
-from pipelines.stores import Target, open_store
-from tests.support.browser import MYSITE, DashboardServer, chromium_driver, crawled_location
+from pipelines.stores import Target
+from tests.support.browser import MYSITE, chromium_driver
 
 pytestmark = pytest.mark.e2e
 
@@ -43,26 +43,6 @@ def driver():
     browser = chromium_driver()
     yield browser
     browser.quit()
-
-
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("mongo", marks=pytest.mark.mongo)])
-def location(request, tmp_path_factory):
-    mongo_uri = request.getfixturevalue("mongo_uri") if request.param == "mongo" else None
-    crawled = crawled_location(request.param, tmp_path_factory.mktemp(request.param), mongo_uri)
-    yield crawled
-    crawled.drop()
-
-
-@pytest.fixture(scope="module")
-def server(location):
-    with DashboardServer(location.env()) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def store(location):
-    with open_store(location.env(), readonly=True, create=False) as opened:
-        yield opened
 
 
 @pytest.fixture(scope="module")
