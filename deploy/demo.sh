@@ -36,4 +36,5 @@ linkwatch summary --db "$db"
 echo
 echo "== linkwatch report $first_watched --out $out/report"
 linkwatch report "$first_watched" --db "$db" --out "$out/report"   # prints the report's path
-echo "(database: $db — try: linkwatch backlinks $first_watched --db $db --limit 20)"
+echo "(database: $db — try: linkwatch backlinks $first_watched --db $db --sort quality --limit 20,
+ or see it in a browser: linkwatch serve --db $db)"
