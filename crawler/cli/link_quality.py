@@ -108,6 +108,27 @@ def anchor_classifier(
     return anchor_class
 
 
+def refdomain_rows(
+    store: Store, target: Target, assessed: Iterable[ToxicDomain]
+) -> list[dict[str, Any]]:
+    """`target`'s referring domains (Store.refdomains) with their authority, the
+    address of their latest page and its subnet, and the toxic rules' sitewide
+    flag and score from `assessed`: the rows of `linkwatch refdomains` and of
+    the dashboard's referring domains."""
+    from crawler.intelligence.network import subnet
+
+    rows = list(store.annotate_authority(store.refdomains(target)))
+    addresses = store.domain_addresses([row["source_domain"] for row in rows])
+    toxic = {domain.domain: domain for domain in assessed}
+    for row in rows:
+        judged = toxic.get(row["source_domain"])
+        row["ip"] = addresses.get(row["source_domain"])
+        row["subnet"] = subnet(row["ip"])
+        row["sitewide"] = judged is not None and judged.sitewide
+        row["toxic"] = 0 if judged is None else judged.score
+    return rows
+
+
 def strongest_and_weakest(
     model: QualityModel, edges: Iterable[dict[str, Any]], count: int
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

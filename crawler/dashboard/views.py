@@ -26,9 +26,6 @@ if TYPE_CHECKING:
     from crawler.intelligence.toxic import ToxicRules
     from pipelines.stores.base import EdgeFilter, Store, Target
 
-# Fields a row shows when the store has them, null ("—") until then.
-PENDING_EDGE_FIELDS = ("placement", "context", "quality")
-PENDING_DOMAIN_FIELDS = ("subnet", "ip", "sitewide")
 # The toxic rules and whitelist: those `linkwatch toxic` uses without options
 # (defaults and the LINKWATCH_* environment), read once when the server starts.
 # A referring domain scoring this much is counted as toxic on the overview
@@ -79,8 +76,6 @@ class Dashboard:
             # The score reads the facts of this page's referring domains only.
             rows = list(self._quality(store, target).annotate(rows))
         for row in rows:
-            for name in PENDING_EDGE_FIELDS:
-                row.setdefault(name, None)
             row.setdefault("harmonic", None)
         return _page(target, paging, rows, more)
 
@@ -172,21 +167,10 @@ class Dashboard:
 
     def _refdomains(self, target: Target) -> list[dict[str, Any]]:
         def compute(store: Store) -> list[dict[str, Any]]:
-            # As `linkwatch refdomains` fills its columns (its --format json names).
-            from crawler.intelligence.network import subnet
+            # The rows of `linkwatch refdomains` (its --format json names).
+            from crawler.cli.link_quality import refdomain_rows
 
-            rows = list(store.annotate_authority(store.refdomains(target)))
-            assessed = {t.domain: t for t in self._toxic(store, target)}
-            addresses = store.domain_addresses([row["source_domain"] for row in rows])
-            for row in rows:
-                toxic = assessed.get(row["source_domain"])
-                row["toxic"] = 0 if toxic is None else toxic.score
-                row["ip"] = addresses.get(row["source_domain"])
-                row["subnet"] = subnet(row["ip"])
-                row["sitewide"] = bool(getattr(toxic, "sitewide", False))
-                for name in PENDING_DOMAIN_FIELDS:
-                    row.setdefault(name, None)
-            return rows
+            return refdomain_rows(store, target, self._toxic(store, target))
 
         return self._cached(("refdomains", target), compute)
 

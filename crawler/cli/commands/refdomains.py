@@ -73,24 +73,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from crawler.cli.link_quality import refdomain_rows
     from crawler.cli.toxic_rules import assess_target, environment_rules
-    from crawler.intelligence.network import diversity, group_by_subnet, subnet
+    from crawler.intelligence.network import diversity, group_by_subnet
 
     target = parse_target(args.domain)
     with open_for_reading(args) as store:
         # Every referring domain: the network columns need them all anyway.
-        rows = list(store.annotate_authority(store.refdomains(target)))
-        if args.sort == "authority":
-            rows.sort(key=strongest_first)
-        domains = [row["source_domain"] for row in rows]
-        addresses = store.domain_addresses(domains)
-        assessed = {t.domain: t for t in assess_target(store, target, *environment_rules())}
-    for row in rows:
-        row["ip"] = addresses.get(row["source_domain"])
-        row["subnet"] = subnet(row["ip"])
-        toxic = assessed.get(row["source_domain"])
-        row["sitewide"] = bool(toxic and toxic.sitewide)
-        row["toxic"] = 0 if toxic is None else toxic.score
+        assessed = assess_target(store, target, *environment_rules())
+        rows = refdomain_rows(store, target, assessed)
+    if args.sort == "authority":
+        rows.sort(key=strongest_first)
     summary = diversity({row["source_domain"]: row["ip"] for row in rows})
     if args.by == "subnet":
         groups = group_by_subnet(rows)
