@@ -48,9 +48,8 @@ from crawler.domains import WatchList, registered_domain
 from crawler.downloader import politeness_key_setting
 from crawler.expander import Expander
 from crawler.extraction import extract_links
-from crawler.placement import rules_from
 from crawler.spiders.records import (
-    detection_on,
+    extraction_settings,
     header_charset,
     is_html,
     link_edge,
@@ -62,7 +61,7 @@ from crawler.spiders.records import (
 from crawler.spiders.recrawl import RecrawlMixin
 from crawler.spiders.sitemaps import SitemapMixin
 from crawler.traps import markup_trap, trap_reason
-from crawler.urls import RejectedURL, URLNormalizer, url_host
+from crawler.urls import RejectedURL, url_host
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -163,12 +162,7 @@ class BacklinksSpider(SitemapMixin, RecrawlMixin, scrapy.Spider):
     def _set_crawler(self, crawler: Crawler) -> None:
         super()._set_crawler(crawler)
         settings = crawler.settings
-        self.normalize = URLNormalizer(
-            strip_params=settings.getlist("LINKWATCH_STRIP_PARAMS"),
-            max_length=settings.getint("LINKWATCH_MAX_URL_LENGTH"),
-        )
-        self.placement_rules = rules_from(settings.getdict("LINKWATCH_PLACEMENT_RULES"))
-        self.detect_lang = detection_on(settings)
+        self.normalize, self.placement_rules, self.detect_lang = extraction_settings(settings)
         self.max_path_repeats = settings.getint("LINKWATCH_MAX_PATH_REPEATS")
         self.max_path_segments = settings.getint("LINKWATCH_MAX_PATH_SEGMENTS")
         crawler.signals.connect(self._drop_unlogged_records, signal=signals.engine_started)

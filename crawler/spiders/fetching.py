@@ -36,9 +36,7 @@ from twisted.internet.error import (
 )
 
 from crawler.arguments import ArgumentError, clean_seed, parse_watch, read_list
-from crawler.placement import rules_from
-from crawler.spiders.records import detection_on
-from crawler.urls import URLNormalizer
+from crawler.spiders.records import extraction_settings
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -103,12 +101,7 @@ class FetchSpider(scrapy.Spider):
     def _set_crawler(self, crawler: Crawler) -> None:
         super()._set_crawler(crawler)
         settings = crawler.settings
-        self.normalize = URLNormalizer(
-            strip_params=settings.getlist("LINKWATCH_STRIP_PARAMS"),
-            max_length=settings.getint("LINKWATCH_MAX_URL_LENGTH"),
-        )
-        self.placement_rules = rules_from(settings.getdict("LINKWATCH_PLACEMENT_RULES"))
-        self.detect_lang = detection_on(settings)
+        self.normalize, self.placement_rules, self.detect_lang = extraction_settings(settings)
         crawler.signals.connect(self._open_out, signal=signals.spider_opened)
         crawler.signals.connect(self._close_out, signal=signals.spider_closed)
 

@@ -14,7 +14,8 @@ from scrapy.http import HtmlResponse
 from crawler.domains import registered_domain
 from crawler.items import new_edge, new_page, utc_now
 from crawler.language import DETECT_CHARS, detector_available, page_language
-from crawler.urls import url_host
+from crawler.placement import rules_from
+from crawler.urls import URLNormalizer, url_host
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
     from crawler.extraction import Link, PageLinks
     from crawler.items import EdgeItem, PageItem
+    from crawler.placement import PlacementRules
 
 
 def page_record(
@@ -109,6 +111,17 @@ def response_language(response: scrapy.http.Response, page: PageLinks, detect: b
     Content-Language header, else detected from its text if `detect`."""
     text = (lambda: page.text(DETECT_CHARS)) if detect else None
     return page_language(page.lang, header_text(response, b"Content-Language"), text)
+
+
+def extraction_settings(settings: Settings) -> tuple[URLNormalizer, PlacementRules, bool]:
+    """How the storing spiders read a page, from the LINKWATCH_* settings: the
+    URL normalizer, the placement rules, whether languages are detected."""
+    normalize = URLNormalizer(
+        strip_params=settings.getlist("LINKWATCH_STRIP_PARAMS"),
+        max_length=settings.getint("LINKWATCH_MAX_URL_LENGTH"),
+    )
+    placement_rules = rules_from(settings.getdict("LINKWATCH_PLACEMENT_RULES"))
+    return normalize, placement_rules, detection_on(settings)
 
 
 def detection_on(settings: Settings) -> bool:
