@@ -30,6 +30,14 @@ if TYPE_CHECKING:
     from pipelines.stores.base import Store, Target
 
 
+# Thresholds an environment variable may set when the option is not given (the
+# quality score reads them too): option dest -> (variable, type, ToxicRules field).
+FROM_ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any], str]] = {
+    "sitewide_share": ("LINKWATCH_SITEWIDE_SHARE", share, "sitewide_share"),
+    "sitewide_pages": ("LINKWATCH_SITEWIDE_PAGES", count, "sitewide_min_pages"),
+}
+
+
 def rule_options(parser: argparse.ArgumentParser) -> None:
     """The whitelist, the word lists and every rule's threshold, as options."""
     defaults = ToxicRules()
@@ -67,42 +75,46 @@ def rule_options(parser: argparse.ArgumentParser) -> None:
             "--sitewide-share",
             share,
             defaults.sitewide_share,
-            "sitewide: share of a domain's crawled pages (default: $LINKWATCH_SITEWIDE_SHARE or",
+            "sitewide: share of a domain's crawled pages",
         ),
         (
             "--sitewide-pages",
             count,
             defaults.sitewide_min_pages,
-            "sitewide: at least this many pages (default: $LINKWATCH_SITEWIDE_PAGES or",
+            "sitewide: at least this many pages",
         ),
         ("--anchor-pages", count, defaults.anchor_min_pages, "commercial_anchors minimum pages"),
     )
     for option, kind, default, text in thresholds:
         shown = f"{default:g}" if isinstance(default, float) else default
-        from_environment = text.endswith(" or")
+        variable = FROM_ENVIRONMENT.get(option[2:].replace("-", "_"), (None,))[0]
         group.add_argument(
             option,
             type=kind,
             metavar="F" if kind is share else "N",
             # None: the environment's, read (and checked) when the rules are built.
-            default=None if from_environment else default,
-            help=f"{text} {shown})" if from_environment else f"{text} (default {shown})",
+            default=None if variable else default,
+            help=f"{text} (default: ${variable} or {shown})"
+            if variable
+            else f"{text} (default {shown})",
         )
 
 
-def _or_environment(given: Any, name: str, kind: Callable[[str], Any], default: Any) -> Any:
-    """An option's value, else the environment variable `name`'s, checked as
-    the option would be (a bad value is a usage error naming the variable),
-    else the default."""
+def _threshold(args: argparse.Namespace, dest: str) -> Any:
+    """An option of FROM_ENVIRONMENT: its value, else its variable's, checked as
+    the option would be (a bad value is a usage error naming the variable), else
+    the rules' default."""
+    given = getattr(args, dest)
     if given is not None:
         return given
-    value = os.environ.get(name)
+    variable, kind, field = FROM_ENVIRONMENT[dest]
+    value = os.environ.get(variable)
     if not value:
-        return default
+        return getattr(ToxicRules(), field)
     try:
         return kind(value)
     except (ValueError, argparse.ArgumentTypeError) as exc:
-        raise UsageError(f"{name}: {exc}") from None
+        raise UsageError(f"{variable}: {exc}") from None
 
 
 def environment_rules() -> tuple[ToxicRules, frozenset[str]]:
@@ -118,16 +130,11 @@ def rules_from(args: argparse.Namespace) -> tuple[ToxicRules, frozenset[str]]:
     whitelist: frozenset[str] = frozenset()
     if args.whitelist:
         whitelist = _read_whitelist(args.whitelist)
-    defaults = ToxicRules()
     rules = ToxicRules(
         outlinks_per_page=args.outlinks_per_page,
         watched_domains=args.watched_domains,
-        sitewide_share=_or_environment(
-            args.sitewide_share, "LINKWATCH_SITEWIDE_SHARE", share, defaults.sitewide_share
-        ),
-        sitewide_min_pages=_or_environment(
-            args.sitewide_pages, "LINKWATCH_SITEWIDE_PAGES", count, defaults.sitewide_min_pages
-        ),
+        sitewide_share=_threshold(args, "sitewide_share"),
+        sitewide_min_pages=_threshold(args, "sitewide_pages"),
         anchor_min_pages=args.anchor_pages,
         spam_tlds=_word_list(args.spam_tlds, "--spam-tlds"),
         commercial_terms=_word_list(args.commercial_terms, "--commercial-terms"),
