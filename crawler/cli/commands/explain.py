@@ -111,15 +111,15 @@ def run(args: argparse.Namespace) -> int:
         if edge is None:
             raise Failure(f"no link from {source} to {target_url} in the store")
         # Only the source domain's facts are read (the rules judge it on its own).
-        quality = target_quality(store, target, split_names(args.brand)).score(edge)
+        model = target_quality(store, target, split_names(args.brand))
+        quality = model.score(edge)
         page = store.page_facts([source]).get(source, {})
-        authority = store.authority([source_domain]).get(source_domain)
     edge["source_lang"] = page.get("lang")
     edge["source_ip"] = page.get("ip")
     terms = quality.explain()
     if args.format == "json":
         record: dict[str, Any] = {name: edge.get(name) for name in FACTS}
-        record["authority"] = None if authority is None else authority["pagerank"]
+        record["authority"] = model.domains[source_domain].authority  # what the score read
         record["quality"] = quality.score
         record["terms"] = terms
         sys.stdout.write(orjson.dumps(record).decode() + "\n")
